@@ -1,0 +1,41 @@
+# The single source of commands: CI and contributors call these targets.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip install --disable-pip-version-check -q
+
+.PHONY: run test lint format bench clean
+
+# Core install (stamp files make re-runs instant; editing pyproject.toml re-installs).
+$(VENV)/.core: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) -e .
+	touch $@
+
+# Dev install: core + torch (pinned CPU build) + polars + test tools.
+$(VENV)/.dev: pyproject.toml $(VENV)/.core
+	$(PIP) -e ".[dev]"
+	touch $@
+
+run: $(VENV)/.core
+	$(BIN)/cardworld demo
+
+test: $(VENV)/.dev
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+format: $(VENV)/.dev
+	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests
+
+bench: $(VENV)/.dev
+	$(BIN)/cardworld bench targets --suite 1 --json bench-results/targets-1.json
+	$(BIN)/cardworld bench targets --suite 20 --json bench-results/targets-20.json
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

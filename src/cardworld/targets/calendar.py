@@ -1,0 +1,67 @@
+"""Calendar buckets with integer arithmetic only (no datetime objects in the hot path).
+
+Timestamps are int64 seconds of naive wall-clock time. A bucket id is a consecutive integer per calendar
+period, so "B(i) - periods" counts calendar periods, not non-empty ones:
+day = floor(t / 86400); week = floor((day + 3) / 7) (ISO weeks, Monday start: 1970-01-01 was a Thursday,
+so weeks never split at New Year); month = 12 * year + month - 1; quarter = 4 * year + (month - 1) // 3; year.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cardworld.jit import kernel
+
+DAY, WEEK, MONTH, QUARTER, YEAR = 0, 1, 2, 3, 4
+SECONDS_PER_DAY = 86400
+
+
+@kernel
+def civil_from_days(z: int) -> tuple[int, int]:
+    """(year, month 1..12) of a day count since 1970-01-01 (proleptic Gregorian; H. Hinnant's algorithm)."""
+    z = z + 719468
+    era = (z if z >= 0 else z - 146096) // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    y = yoe + era * 400
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    m = mp + 3 if mp < 10 else mp - 9
+    if m <= 2:
+        y += 1
+    return y, m
+
+
+@kernel
+def bucket_of_day(unit: int, day: int) -> int:
+    """Bucket id of a day count for a calendar unit (DAY..YEAR)."""
+    if unit == DAY:
+        return day
+    if unit == WEEK:
+        return (day + 3) // 7
+    y, m = civil_from_days(day)
+    if unit == MONTH:
+        return y * 12 + m - 1
+    if unit == QUARTER:
+        return y * 4 + (m - 1) // 3
+    return y
+
+
+@kernel
+def _buckets(time: np.ndarray, unit: int, out: np.ndarray) -> None:
+    last_day = np.int64(-(2**62))
+    last_b = np.int64(0)
+    for i in range(time.size):
+        d = time[i] // SECONDS_PER_DAY
+        if d != last_day:  # rows are mostly sorted: civil arithmetic once per day
+            last_day = d
+            last_b = bucket_of_day(unit, d)
+        out[i] = last_b
+
+
+def calendar_buckets(time: np.ndarray, unit: int) -> np.ndarray:
+    """Bucket id (int64) of every timestamp (int64 seconds) for a calendar unit."""
+    t = np.ascontiguousarray(time, dtype=np.int64)
+    out = np.empty(t.size, dtype=np.int64)
+    _buckets(t, unit, out)
+    return out
