@@ -27,8 +27,9 @@ _EXACT = 9007199254740992.0
 _CENT_TOL = 4.0 * 2.220446049250313e-16
 # Day span above which unit tables would be too big; buckets are then computed row by row.
 MAX_TABLE_DAYS = 200 * 366
-# Rows per aggregation chunk: its float64 buffer (128 rows x ~30 outputs) stays in L1.
-CHUNK = 128
+# Values per aggregation chunk: its float64 buffer (rows x outputs, 32 KB) stays in L1. Few outputs give
+# long chunks, which keeps the per-chunk dispatch cost small.
+CHUNK_VALUES = 4096
 
 AGG_SUM, AGG_MEAN, AGG_MAX, AGG_MIN, AGG_COUNT, AGG_TOPK = 0, 1, 2, 3, 4, 5
 WIN_CAL, WIN_DUR, WIN_CNT, WIN_ALL = 0, 1, 2, 3
@@ -109,18 +110,25 @@ def _filter_bits(mcc, a, n, check_mcc, mcc_bits, all_bits, bounded, bounds, amou
 
 
 @kernel
-def _check_values(x, a, n) -> tuple[bool, float]:
-    """(all finite, cents scale) of another value column."""
+def _check_values(x, a, n, xs) -> tuple[bool, float]:
+    """(all finite, cents scale) of a value column; xs[i] = the row's value in that scale (whole cents are
+    rounded to exact integers, so sums of them are exact and need no rounding later)."""
     bad = False
     ok = True
     mx = 0.0
-    for i in range(a, a + n):
-        v = x[i]
+    for i in range(n):
+        v = x[a + i]
         bad |= (v - v) != 0.0
         y = v * 100.0
-        ok &= abs(y - np.rint(y)) <= _CENT_TOL * abs(y)
+        r = np.rint(y)
+        ok &= abs(y - r) <= _CENT_TOL * abs(y)
         mx = max(mx, abs(y))
-    return not bad, 100.0 if ok and mx * n < _EXACT else 1.0
+        xs[i] = r
+    if ok and mx * n < _EXACT:
+        return not bad, 100.0
+    for i in range(n):
+        xs[i] = x[a + i]
+    return not bad, 1.0
 
 
 @kernel
@@ -252,17 +260,12 @@ def _prefix_count(fbits_w, bit, n, kc) -> None:
 
 
 @kernel
-def _prefix_sum(x, a, n, fbits_w, bit, scale, pre) -> None:
+def _prefix_sum(xs, n, fbits_w, bit, pre) -> None:
     acc = 0.0
     pre[0] = 0.0
-    if scale == 1.0:
-        for i in range(n):
-            acc += x[a + i] if (fbits_w[i] >> bit) & 1 else 0.0
-            pre[i + 1] = acc
-    else:
-        for i in range(n):
-            acc += np.rint(x[a + i] * scale) if (fbits_w[i] >> bit) & 1 else 0.0
-            pre[i + 1] = acc
+    for i in range(n):
+        acc += xs[i] if (fbits_w[i] >> bit) & 1 else 0.0
+        pre[i + 1] = acc
 
 
 @kernel
@@ -288,37 +291,35 @@ def _agg_prefix(agg, pre, inv, kc, ws, we, i0, i1, fill, buf, col) -> None:
 
 
 @kernel
-def _agg_running(agg, b, use_b, x, a, fbits_w, bit, scale, i0, i1, fill, st, stf, buf, col) -> None:
-    """sum, mean or count over this calendar period so far (all rows so far when not use_b): one pass with an
-    accumulator that restarts when the bucket changes, and no bounds or prefix arrays.
-    State across chunks: st = (count, bucket), stf[0] = sum."""
-    inv = 1.0 / scale
-    cents = scale != 1.0
+def _agg_running(agg, b, xs, fbits_w, bit, inv, i0, i1, fill, st, stf, buf, col) -> None:
+    """sum, mean or count over this calendar period so far (b: bucket ids; all zeros for "all so far"):
+    one pass with an accumulator that restarts when the bucket changes, and no bounds or prefix arrays.
+    State across chunks: st = (count, bucket), stf[0] = sum. One loop per aggregation keeps each
+    branch-free."""
     cnt = st[0]
-    prev = st[1] if i0 > 0 else (b[0] if use_b else 0)
+    prev = st[1] if i0 > 0 else b[0]
     acc = stf[0]
-    for i in range(i0, i1):
-        same = True
-        if use_b:
+    if agg == AGG_COUNT:
+        for i in range(i0, i1):
+            cnt = (cnt if b[i] == prev else 0) + ((fbits_w[i] >> bit) & 1)
+            prev = b[i]
+            buf[i - i0, col] = cnt
+    elif agg == AGG_SUM:
+        for i in range(i0, i1):
             same = b[i] == prev
             prev = b[i]
-        acc = acc if same else 0.0
-        cnt = cnt if same else 0
-        kept = (fbits_w[i] >> bit) & 1
-        v = x[a + i] * scale
-        if cents:
-            v = np.rint(v)
-        acc += v if kept else 0.0
-        cnt += kept
-        if agg == AGG_COUNT:
-            val = float(cnt)
-        elif cnt == 0:
-            val = fill if (agg == AGG_MEAN or fill != 0.0) else 0.0
-        elif agg == AGG_SUM:
-            val = acc * inv
-        else:
-            val = acc * inv / cnt
-        buf[i - i0, col] = val
+            kept = (fbits_w[i] >> bit) & 1
+            acc = (acc if same else 0.0) + (xs[i] if kept else 0.0)
+            cnt = (cnt if same else 0) + kept
+            buf[i - i0, col] = acc * inv if cnt > 0 else fill
+    else:
+        for i in range(i0, i1):
+            same = b[i] == prev
+            prev = b[i]
+            kept = (fbits_w[i] >> bit) & 1
+            acc = (acc if same else 0.0) + (xs[i] if kept else 0.0)
+            cnt = (cnt if same else 0) + kept
+            buf[i - i0, col] = acc * inv / cnt if cnt > 0 else fill
     st[0] = cnt
     st[1] = prev
     stf[0] = acc
@@ -526,8 +527,11 @@ def targets_kernel(
     st = np.empty((n_s, 3), dtype=np.int64)
     back_st = np.empty((n_s, 1), dtype=np.float64)
     stf = np.empty((n_s, 1), dtype=np.float64)
-    buf = np.empty((CHUNK, out.shape[1]), dtype=np.float64)
+    chunk = max(16, CHUNK_VALUES // max(out.shape[1], 1))
+    buf = np.empty((chunk, out.shape[1]), dtype=np.float64)
     scale = np.ones(n_val, dtype=np.float64)
+    xs = np.empty((n_val, maxn), dtype=np.float64)
+    zeros = np.zeros(maxn, dtype=np.int64)  # the single bucket of "all so far"
 
     for u in range(n_users):
         a = offsets[u]
@@ -536,7 +540,7 @@ def targets_kernel(
             continue
         valid = _is_sorted(time, a, n)
         for v in range(n_val):
-            finite, scale[v] = _check_values(values[v], a, n)
+            finite, scale[v] = _check_values(values[v], a, n, xs[v])
             valid &= finite
         valid &= _filter_bits(mcc, a, n, check_mcc, mcc_bits, all_bits, bounded, bounds, values[0], fbits)
         if not valid:
@@ -572,7 +576,7 @@ def targets_kernel(
                 continue
             f = channels[c, 0]
             v = channels[c, 1]
-            _prefix_sum(values[v], a, n, fbits[f >> 6], f & 63, scale[v], pre[c])
+            _prefix_sum(xs[v], n, fbits[f >> 6], f & 63, pre[c])
 
         # Window bounds.
         for w in range(n_w):
@@ -594,8 +598,8 @@ def targets_kernel(
         st[:, :] = 0
         stf[:, :] = 0.0
         back_st[:, :] = -np.inf
-        for i0 in range(0, n, CHUNK):
-            i1 = min(n, i0 + CHUNK)
+        for i0 in range(0, n, chunk):
+            i1 = min(n, i0 + chunk)
             for q in range(n_s):
                 agg = spec_int[q, 0]
                 f = spec_int[q, 1]
@@ -608,11 +612,9 @@ def targets_kernel(
                 fw = fbits[f >> 6]
                 bit = f & 63
                 if running[q]:
-                    is_cal = windows[w, 0] == WIN_CAL
-                    b = buckets[windows[w, 1]]
-                    _agg_running(
-                        agg, b, is_cal, values[v], a, fw, bit, scale[v], i0, i1, fill, st[q], stf[q], buf, col
-                    )
+                    b = buckets[windows[w, 1]] if windows[w, 0] == WIN_CAL else zeros
+                    inv = 1.0 / scale[v]
+                    _agg_running(agg, b, xs[v], fw, bit, inv, i0, i1, fill, st[q], stf[q], buf, col)
                 elif agg == AGG_SUM or agg == AGG_MEAN or agg == AGG_COUNT:
                     inv = 1.0 / scale[v]
                     _agg_prefix(agg, pre[max(c, 0)], inv, kc[f], ws[w], we[w], i0, i1, fill, buf, col)
@@ -659,11 +661,14 @@ def targets_kernel(
 
 @kernel
 def _store(buf, rows, out, r0) -> None:
-    """Copy a chunk's float64 results to the float32 output (a contiguous block of rows)."""
+    """Copy a chunk's float64 results to the float32 output: both are row-major with the same row width,
+    so the chunk is one contiguous block, copied as a flat (vectorised) loop."""
     n_cols = out.shape[1]
-    for i in range(rows):
-        for c in range(n_cols):
-            out[r0 + i, c] = buf[i, c]
+    src = buf.reshape(buf.size)
+    dst = out.reshape(out.size)
+    o = r0 * n_cols
+    for k in range(rows * n_cols):
+        dst[o + k] = src[k]
 
 
 @kernel
