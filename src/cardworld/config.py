@@ -1,0 +1,301 @@
+"""World configuration: one typed model for the YAML file and the CLI, validated with field paths.
+
+    cfg = load_config("world.yaml", consumers=300)     # file, then overrides
+    print(default_yaml())                               # every field with its default and meaning
+
+Defaults are calibrated to the IBM TabFormer dataset and its companion files (sd254_users / sd254_cards),
+to the Federal Reserve Payments Study and to Census e-commerce figures. Mean/sd pairs mirror Table 1 of
+E. Altman, "Synthesizing Credit Card Transactions" (ICAIF 2021), the design this world follows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from cardworld.errors import ConfigError
+
+Prob = Annotated[float, Field(ge=0.0, le=1.0)]
+PosFloat = Annotated[float, Field(gt=0.0)]
+NonNeg = Annotated[float, Field(ge=0.0)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class MeanSd(Strict):
+    """A personal attribute drawn per entity: mean and standard deviation across the population."""
+
+    mean: float
+    sd: NonNeg
+
+
+class Table1(Strict):
+    """The source paper's Table 1 parameters, by name (defaults: TabFormer / sd254 figures)."""
+
+    cards_per_consumer: MeanSd = Field(MeanSd(mean=3.07, sd=1.6), description="cards held, 1..9")
+    cards_per_account: MeanSd = Field(
+        MeanSd(mean=1.1, sd=0.35), description="cards sharing one account (authorised users)"
+    )
+    transactions_per_year: MeanSd = Field(
+        MeanSd(mean=480.0, sd=230.0), description="card purchases per consumer-year (TabFormer ~480)"
+    )
+    fico: MeanSd = Field(MeanSd(mean=710.0, sd=67.0), description="FICO score, clipped to 480..850")
+    income: MeanSd = Field(
+        MeanSd(mean=45_700.0, sd=24_000.0), description="yearly income in dollars, tied to the ZIP's income"
+    )
+    debt_to_income: MeanSd = Field(
+        MeanSd(mean=1.4, sd=1.0), description="total debt / yearly income (5% of consumers have none)"
+    )
+    credit_limit: MeanSd = Field(MeanSd(mean=14_000.0, sd=9_000.0), description="credit card limit ($)")
+    balance_to_limit: MeanSd = Field(
+        MeanSd(mean=0.25, sd=0.2), description="revolving balance as a fraction of the credit limit"
+    )
+    years_account_open: MeanSd = Field(MeanSd(mean=9.0, sd=6.0), description="years since account opening")
+    years_since_pin_change: MeanSd = Field(
+        MeanSd(mean=4.0, sd=3.0), description="years since the card's PIN was last changed"
+    )
+
+
+class Trips(Strict):
+    """Trips per consumer-year (scaled by the person's travel propensity, which rises with wealth)."""
+
+    getaways_per_year: NonNeg = Field(2.0, description="weekend getaways (2-3 days)")
+    vacations_per_year: NonNeg = Field(1.0, description="vacations")
+    business_trips_per_year: NonNeg = Field(1.2, description="business trips (workers only)")
+    vacation_days: PosFloat = Field(7.0, description="mean vacation length in days")
+    business_days: PosFloat = Field(3.0, description="mean business-trip length in days")
+    foreign_getaway: Prob = Field(0.03, description="P(a getaway is abroad)")
+    foreign_vacation: Prob = Field(0.18, description="P(a vacation is abroad)")
+    foreign_business: Prob = Field(0.08, description="P(a business trip is abroad)")
+
+
+class Channels(Strict):
+    """How purchases are made: online growth, chip cards and terminals."""
+
+    online_scale: NonNeg = Field(1.0, description="multiplies each item's online share curve")
+    chip_card_year: int = Field(2014, description="cards issued from this year on carry a chip")
+    chip_shift_date: dt.date = Field(dt.date(2015, 10, 1), description="US EMV liability shift")
+    chip_adoption: dict[int, Prob] = Field(
+        {2015: 0.10, 2016: 0.40, 2017: 0.60, 2018: 0.75, 2019: 0.85, 2020: 0.90},
+        description="share of in-person chip-card purchases read by chip, by year (interpolated)",
+    )
+
+
+class Cash(Strict):
+    """Purchases paid in cash go to cash.parquet, not to the card data."""
+
+    share_1990: Prob = Field(0.45, description="share of purchases paid cash in 1990")
+    share_2020: Prob = Field(0.18, description="share of purchases paid cash in 2020")
+    small_amount: PosFloat = Field(20.0, description="below this amount, cash is more likely")
+    low_income: PosFloat = Field(30_000.0, description="below this income, cash is more likely")
+
+
+class Errors(Strict):
+    """Declines and errors (TabFormer: 98.4% of rows have none)."""
+
+    bad_pin: Prob = Field(0.02, description="P(wrong PIN) per purchase where a PIN is entered")
+    technical_glitch: Prob = Field(0.002, description="P(technical glitch) per purchase")
+    bad_card_number: Prob = Field(0.0005, description="P(mistyped card number) per card-not-present purchase")
+    bad_cvv: Prob = Field(0.0005, description="P(wrong CVV) per card-not-present purchase")
+    bad_expiration: Prob = Field(0.0005, description="P(wrong expiry) per card-not-present purchase")
+    bad_zipcode: Prob = Field(0.0001, description="P(wrong ZIP) per purchase")
+    retry: Prob = Field(0.8, description="P(the consumer retries right after a decline)")
+
+
+class Segment(Strict):
+    """A what-if population: restrict, or over-sample, consumers of a segment. Such a world is not
+    representative, and the manifest says so."""
+
+    states: list[str] | None = Field(None, description="2-letter state codes")
+    age_min: int | None = Field(None, ge=18, le=110)
+    age_max: int | None = Field(None, ge=18, le=110)
+    income_min: NonNeg | None = None
+    income_max: NonNeg | None = None
+    mode: Literal["restrict", "oversample"] = Field("restrict", description="keep only, or weight up")
+    weight: PosFloat = Field(5.0, description="over-sampling factor (mode oversample)")
+
+    @field_validator("states")
+    @classmethod
+    def _states(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None:
+            if not v:
+                raise ValueError("give at least one state, or leave it out")
+            bad = [s for s in v if not (len(s) == 2 and s.isalpha() and s.isupper())]
+            if bad:
+                raise ValueError(f"{bad[0]!r} is not a 2-letter state code like 'CA'")
+        return v
+
+    @model_validator(mode="after")
+    def _bands(self) -> Segment:
+        if self.age_min is not None and self.age_max is not None and self.age_min > self.age_max:
+            raise ValueError("age_min is above age_max")
+        if self.income_min is not None and self.income_max is not None and self.income_min > self.income_max:
+            raise ValueError("income_min is above income_max")
+        return self
+
+
+ATTRIBUTES = ("age", "income", "debt", "fico", "cards")
+# Rank correlations between consumer attributes (Gaussian copula), in ATTRIBUTES order.
+DEFAULT_CORRELATION = [
+    [1.00, 0.20, -0.10, 0.30, 0.20],
+    [0.20, 1.00, 0.30, 0.25, 0.30],
+    [-0.10, 0.30, 1.00, -0.20, 0.20],
+    [0.30, 0.25, -0.20, 1.00, 0.15],
+    [0.20, 0.30, 0.20, 0.15, 1.00],
+]
+
+
+class Population(Strict):
+    correlation: list[list[float]] = Field(
+        DEFAULT_CORRELATION,
+        description=f"correlation of consumer attributes {list(ATTRIBUTES)} (Gaussian copula; PSD)",
+    )
+    segment: Segment | None = Field(None, description="what-if population (see Segment)")
+
+    @field_validator("correlation")
+    @classmethod
+    def _psd(cls, v: list[list[float]]) -> list[list[float]]:
+        k = len(ATTRIBUTES)
+        m = np.asarray(v, dtype=float)
+        if m.shape != (k, k):
+            raise ValueError(f"must be a {k}x{k} matrix over {list(ATTRIBUTES)}, got shape {m.shape}")
+        if not np.allclose(m, m.T):
+            raise ValueError("must be symmetric")
+        if not np.allclose(np.diag(m), 1.0):
+            raise ValueError("must have ones on the diagonal")
+        if np.abs(m).max() > 1.0:
+            raise ValueError("entries must lie in [-1, 1]")
+        if np.linalg.eigvalsh(m).min() < -1e-9:
+            raise ValueError("is not positive semi-definite; lower the off-diagonal correlations")
+        return v
+
+
+class WorldConfig(Strict):
+    """Everything that defines a world. Same version + config + seed => byte-identical output."""
+
+    consumers: int = Field(100, gt=0, description="number of consumers")
+    start: dt.date = Field(dt.date(2010, 1, 1), description="first day of transactions")
+    end: dt.date = Field(dt.date(2020, 12, 31), description="last day of transactions")
+    seed: int = Field(0, ge=0, description="root seed of every random stream")
+    shard_size: int = Field(250, gt=0, description="consumers per shard (fixed; not tied to workers)")
+    table1: Table1 = Table1()
+    trips: Trips = Trips()
+    channels: Channels = Channels()
+    cash: Cash = Cash()
+    errors: Errors = Errors()
+    population: Population = Population()
+
+    @model_validator(mode="after")
+    def _dates(self) -> WorldConfig:
+        if self.end <= self.start:
+            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        if self.start.year < 1950 or self.end.year > 2100:
+            raise ValueError("start and end must lie within 1950..2100")
+        return self
+
+    @property
+    def representative(self) -> bool:
+        return self.population.segment is None
+
+    def n_shards(self) -> int:
+        return -(-self.consumers // self.shard_size)
+
+    def shard_bounds(self, k: int) -> tuple[int, int]:
+        """Consumer ids [lo, hi) of shard k."""
+        lo = k * self.shard_size
+        return lo, min(self.consumers, lo + self.shard_size)
+
+
+def _fmt_errors(e: ValidationError, where: str) -> str:
+    parts = []
+    for err in e.errors():
+        loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key; remove it or fix its spelling (see `cardworld config --defaults`)"
+        parts.append(f"{loc}: {msg}")
+    return f"{where}: " + "; ".join(parts)
+
+
+def make_config(data: dict[str, Any] | None = None, where: str = "config") -> WorldConfig:
+    """Validate a dict into a WorldConfig; ConfigError names every bad field path."""
+    try:
+        return WorldConfig.model_validate(data or {})
+    except ValidationError as e:
+        raise ConfigError(_fmt_errors(e, where)) from None
+
+
+def load_config(path: str | os.PathLike | None = None, **overrides: Any) -> WorldConfig:
+    """Defaults, then the YAML file (if given), then keyword overrides (None values are ignored)."""
+    data: dict[str, Any] = {}
+    where = "config"
+    if path is not None:
+        where = os.fspath(path)
+        try:
+            with open(path, encoding="utf-8") as f:
+                raw = yaml.safe_load(f)
+        except OSError as e:
+            raise ConfigError(
+                f"{where}: cannot read the config file ({e.strerror}); check the path"
+            ) from None
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{where}: not valid YAML ({e}); fix the syntax") from None
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{where}: the top level must be a mapping of fields, like `consumers: 100`")
+        data.update(raw)
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return make_config(data, where)
+
+
+def config_dict(cfg: WorldConfig) -> dict[str, Any]:
+    """The resolved config as plain JSON/YAML types (for the manifest)."""
+    return cfg.model_dump(mode="json")
+
+
+def default_yaml() -> str:
+    """The full default config as YAML, each field preceded by its description."""
+    lines = ["# cardworld world config: every field with its default. Unknown keys are refused."]
+
+    def walk(model: type[BaseModel], value: BaseModel, indent: int) -> None:
+        pad = "  " * indent
+        for name, field in model.model_fields.items():
+            v = getattr(value, name)
+            if field.description:
+                lines.append(f"{pad}# {field.description}")
+            if isinstance(v, BaseModel) and not isinstance(v, MeanSd):
+                lines.append(f"{pad}{name}:")
+                walk(type(v), v, indent + 1)
+            else:  # JSON is valid YAML: one line per leaf, flow style for small mappings and lists
+                lines.append(f"{pad}{name}: {json.dumps(_plain(v))}")
+
+    walk(WorldConfig, WorldConfig(), 0)
+    return "\n".join(lines) + "\n"
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, BaseModel):
+        return v.model_dump(mode="json")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return v
+
+
+__all__ = [
+    "ATTRIBUTES",
+    "MeanSd",
+    "WorldConfig",
+    "config_dict",
+    "default_yaml",
+    "load_config",
+    "make_config",
+]

@@ -1,0 +1,1 @@
+"""The consumer simulator: trips, balances and the transactions they produce."""

@@ -1,0 +1,327 @@
+"""Account balances of one consumer, and the declines (TabFormer "Errors?") they and other causes produce.
+
+    errors, balance = simulate_balances(time, amount, account, card_present, pin_used, kind, limit, balance0,
+                                        pay_share, paycheck, pay_period, start_day, u, p_bad_pin=..., ...)
+    text = errors_to_strings(errors)   # None or "Bad PIN,Insufficient Balance" ...
+
+Each account has one number, its balance: for credit (kind 0) the amount owed, for debit (1) and prepaid (2)
+the money available. Everything is one pass in time order over the consumer's rows; money events happen at
+00:00 of their day, so they come before every row of that day, and only on days after `start_day` (the
+balances are `balance0` at the start of `start_day`, after that day's events).
+
+Money events
+  * credit, day 1 of every month (statement date): if owed > 0 the consumer pays
+    min(owed, max(pay_share * owed, 25, 2% of owed)), so pay_share = 1 clears the balance and a low
+    pay_share still pays the minimum. A credit balance (owed <= 0, from refunds) is left alone.
+  * debit, every `pay_period` days from start_day (start_day + k * pay_period, k >= 1): the paycheck comes in
+    and the non-card outflow (rent, bills) of BILLS_SHARE (60%) of the paycheck goes out, so the account
+    gains 40% of a paycheck per period less what the card spends. Money above SAVINGS_CAP paychecks is
+    swept to savings, and the balance never sits below -limit (the overdraft allowance): balances stay
+    bounded whatever the card spending.
+  * prepaid, day 1 of every month: if the balance is below RELOAD_SHARE (10%) of the load size `limit`,
+    the card is reloaded with `limit`.
+
+Rows
+  * A refund (amount < 0) is never declined: it credits the account (credit: owed -= |amount|; debit and
+    prepaid: available += |amount|).
+  * A purchase (amount >= 0) gets `Insufficient Balance` when amount > 0 and
+    credit: owed + amount > limit; debit: available + limit < amount; prepaid: available < amount.
+  * Independently of the balance, from the caller's pre-drawn uniforms u (n, 4), on purchases only:
+      Bad PIN            u0 < p_bad_pin, only where a PIN was used;
+      Technical Glitch   u1 < p_glitch, any purchase;
+      Bad Card Number / Bad CVV / Bad Expiration, only card-not-present: u2 falls in consecutive intervals
+                         [0, p_card), [p_card, p_card + p_cvv), [.., .. + p_exp) (at most one of the three);
+      Bad Zipcode        u3 < p_bad_zip, only card-not-present.
+    Reasons drawn from different uniforms combine (TabFormer has combinations such as "Bad PIN,Technical
+    Glitch"). A row with any error is declined: its money does not move.
+
+The errors mask has bit k set for ERROR_REASONS[k]; TabFormer writes the reasons comma-joined in that order.
+The balance returned per row is that row's account balance after the row.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cardworld.errors import InputError
+from cardworld.jit import kernel
+
+ERROR_REASONS = (
+    "Bad PIN",
+    "Insufficient Balance",
+    "Technical Glitch",
+    "Bad Card Number",
+    "Bad CVV",
+    "Bad Expiration",
+    "Bad Zipcode",
+)
+BAD_PIN, INSUFFICIENT, GLITCH, BAD_CARD_NUMBER, BAD_CVV, BAD_EXPIRATION, BAD_ZIP = (1 << k for k in range(7))
+
+CREDIT, DEBIT, PREPAID = 0, 1, 2
+SECONDS_PER_DAY = 86400
+MIN_PAYMENT = 25.0  # credit: minimum monthly payment in dollars ...
+MIN_PAYMENT_SHARE = 0.02  # ... or this share of the amount owed, whichever is larger
+BILLS_SHARE = 0.6  # debit: non-card outflow per paycheck, as a share of the paycheck
+SAVINGS_CAP = 3.0  # debit: money above this many paychecks is swept to savings at each paycheck
+RELOAD_SHARE = 0.1  # prepaid: reload with `limit` when the balance is below this share of it on day 1
+_NEVER = np.int64(2**62)
+
+
+@kernel
+def balances_kernel(
+    time,
+    amount,
+    account,
+    card_present,
+    pin_used,
+    kind,
+    limit,
+    balance0,
+    pay_share,
+    paycheck,
+    pay_period,
+    start_day,
+    month_days,
+    u,
+    p_bad_pin,
+    p_glitch,
+    p_bad_card_number,
+    p_bad_cvv,
+    p_bad_expiration,
+    p_bad_zip,
+    errors,
+    balance_out,
+):
+    """One pass over one consumer's rows (sorted by time). Writes errors (uint8) and balance_out (float64).
+
+    month_days: sorted int64 day numbers of the first days of months after start_day (statement and reload
+    dates), covering at least the last row's day. Inputs are trusted (the wrapper validates them).
+    """
+    n_acc = kind.size
+    bal = balance0.copy()
+    # Next paycheck day per debit account; month events through month_days[im].
+    next_pay = np.empty(n_acc, dtype=np.int64)
+    for a in range(n_acc):
+        next_pay[a] = start_day + pay_period[a] if kind[a] == DEBIT else _NEVER
+    im = 0
+    next_month = month_days[0] if month_days.size > 0 else _NEVER
+    next_event = next_month
+    for a in range(n_acc):
+        next_event = min(next_event, next_pay[a])
+    p_cvv_hi = p_bad_card_number + p_bad_cvv
+    p_exp_hi = p_cvv_hi + p_bad_expiration
+
+    for i in range(time.size):
+        day = time[i] // SECONDS_PER_DAY
+        if day >= next_event:
+            # Month events (statements, reloads) and paychecks are per account, so their order across
+            # accounts does not matter; each account has only one kind of event.
+            while next_month <= day:
+                for a in range(n_acc):
+                    if kind[a] == CREDIT:
+                        owed = bal[a]
+                        if owed > 0.0:
+                            pay = max(pay_share[a] * owed, MIN_PAYMENT, MIN_PAYMENT_SHARE * owed)
+                            bal[a] = owed - min(pay, owed)
+                    elif kind[a] == PREPAID and bal[a] < RELOAD_SHARE * limit[a]:
+                        bal[a] += limit[a]
+                im += 1
+                next_month = month_days[im] if im < month_days.size else _NEVER
+            next_event = next_month
+            for a in range(n_acc):
+                while next_pay[a] <= day:
+                    b = bal[a] + paycheck[a] - BILLS_SHARE * paycheck[a]
+                    b = min(b, SAVINGS_CAP * paycheck[a])
+                    bal[a] = max(b, -limit[a])
+                    next_pay[a] += pay_period[a]
+                next_event = min(next_event, next_pay[a])
+
+        a = account[i]
+        x = amount[i]
+        e = 0
+        if x < 0.0:
+            if kind[a] == CREDIT:
+                bal[a] += x
+            else:
+                bal[a] -= x
+        else:
+            if pin_used[i] and u[i, 0] < p_bad_pin:
+                e |= BAD_PIN
+            if u[i, 1] < p_glitch:
+                e |= GLITCH
+            if not card_present[i]:
+                v = u[i, 2]
+                if v < p_bad_card_number:
+                    e |= BAD_CARD_NUMBER
+                elif v < p_cvv_hi:
+                    e |= BAD_CVV
+                elif v < p_exp_hi:
+                    e |= BAD_EXPIRATION
+                if u[i, 3] < p_bad_zip:
+                    e |= BAD_ZIP
+            if x > 0.0:
+                k = kind[a]
+                if k == CREDIT:
+                    short = bal[a] + x > limit[a]
+                elif k == DEBIT:
+                    short = bal[a] + limit[a] < x
+                else:
+                    short = bal[a] < x
+                if short:
+                    e |= INSUFFICIENT
+            if e == 0:
+                if kind[a] == CREDIT:
+                    bal[a] += x
+                else:
+                    bal[a] -= x
+        errors[i] = e
+        balance_out[i] = bal[a]
+
+
+def month_starts(start_day: int, last_day: int) -> np.ndarray:
+    """int64 day numbers of every first-of-month in (start_day, last_day]."""
+    if last_day <= start_day:
+        return np.empty(0, dtype=np.int64)
+    lo = np.datetime64(int(start_day), "D").astype("datetime64[M]") + 1
+    hi = np.datetime64(int(last_day), "D").astype("datetime64[M]") + 1
+    return np.arange(lo, hi, dtype="datetime64[M]").astype("datetime64[D]").astype(np.int64)
+
+
+def _per_row(name: str, x, dtype, n: int) -> np.ndarray:
+    arr = np.ascontiguousarray(x, dtype=dtype)
+    if arr.shape != (n,):
+        raise InputError(f"{name}: expected shape ({n},) like time, got {arr.shape}")
+    return arr
+
+
+def simulate_balances(
+    time: np.ndarray,
+    amount: np.ndarray,
+    account: np.ndarray,
+    card_present: np.ndarray,
+    pin_used: np.ndarray,
+    kind: np.ndarray,
+    limit: np.ndarray,
+    balance0: np.ndarray,
+    pay_share: np.ndarray,
+    paycheck: np.ndarray,
+    pay_period: np.ndarray,
+    start_day: int,
+    u: np.ndarray,
+    p_bad_pin: float,
+    p_glitch: float,
+    p_bad_card_number: float,
+    p_bad_cvv: float,
+    p_bad_expiration: float,
+    p_bad_zip: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(errors uint8 bitmask per row, balance after each row float64). Declined rows don't move money.
+
+    time: int64 seconds, sorted ascending (one consumer's card rows); amount: float64 dollars (negative is a
+    refund); account: int32 account of each row (0..n_accounts-1); card_present, pin_used: bool per row;
+    kind (int8: 0 credit, 1 debit, 2 prepaid), limit, balance0, pay_share, paycheck, pay_period (int32 days):
+    per account; start_day: day number at which balances are balance0; u: float64 (n, 4) uniforms in [0, 1).
+    See the module docstring for the mechanics.
+    """
+    t = np.ascontiguousarray(time, dtype=np.int64)
+    if t.ndim != 1:
+        raise InputError(f"time: expected a 1-d array, got shape {t.shape}")
+    n = t.size
+    amt = _per_row("amount", amount, np.float64, n)
+    acc = _per_row("account", account, np.int32, n)
+    cp = _per_row("card_present", card_present, np.bool_, n)
+    pin = _per_row("pin_used", pin_used, np.bool_, n)
+    kd = np.ascontiguousarray(kind, dtype=np.int8)
+    if kd.ndim != 1:
+        raise InputError(f"kind: expected a 1-d array (one per account), got shape {kd.shape}")
+    m = kd.size
+    per_acc = {}
+    for name, x, dtype in (
+        ("limit", limit, np.float64),
+        ("balance0", balance0, np.float64),
+        ("pay_share", pay_share, np.float64),
+        ("paycheck", paycheck, np.float64),
+        ("pay_period", pay_period, np.int32),
+    ):
+        arr = np.ascontiguousarray(x, dtype=dtype)
+        if arr.shape != (m,):
+            raise InputError(f"{name}: expected shape ({m},) like kind (one per account), got {arr.shape}")
+        per_acc[name] = arr
+    uu = np.ascontiguousarray(u, dtype=np.float64)
+    if uu.shape != (n, 4):
+        raise InputError(f"u: expected shape ({n}, 4), got {uu.shape}")
+
+    if n > 1 and np.any(t[1:] < t[:-1]):
+        i = int(np.flatnonzero(t[1:] < t[:-1])[0]) + 1
+        raise InputError(f"time: not sorted ascending at row {i}; sort the consumer's rows by time")
+    if not np.all(np.isfinite(amt)):
+        raise InputError(f"amount: non-finite value at row {int(np.flatnonzero(~np.isfinite(amt))[0])}")
+    if n and (acc.min() < 0 or acc.max() >= m):
+        i = int(np.flatnonzero((acc < 0) | (acc >= m))[0])
+        raise InputError(f"account: row {i} has account {int(acc[i])}, outside 0..{m - 1}")
+    if m and (kd.min() < CREDIT or kd.max() > PREPAID):
+        raise InputError("kind: values must be 0 (credit), 1 (debit) or 2 (prepaid)")
+    if np.any((kd == DEBIT) & (per_acc["pay_period"] < 1)):
+        raise InputError("pay_period: must be >= 1 day for debit accounts")
+    for name in ("limit", "balance0", "pay_share", "paycheck"):
+        if not np.all(np.isfinite(per_acc[name])):
+            raise InputError(f"{name}: values must be finite")
+
+    errors = np.zeros(n, dtype=np.uint8)
+    bal = np.empty(n, dtype=np.float64)
+    if n == 0:
+        return errors, bal
+    months = month_starts(int(start_day), int(t[-1] // SECONDS_PER_DAY))
+    balances_kernel(
+        t,
+        amt,
+        acc,
+        cp,
+        pin,
+        kd,
+        per_acc["limit"],
+        per_acc["balance0"],
+        per_acc["pay_share"],
+        per_acc["paycheck"],
+        per_acc["pay_period"],
+        np.int64(start_day),
+        months,
+        uu,
+        float(p_bad_pin),
+        float(p_glitch),
+        float(p_bad_card_number),
+        float(p_bad_cvv),
+        float(p_bad_expiration),
+        float(p_bad_zip),
+        errors,
+        bal,
+    )
+    return errors, bal
+
+
+def _reason_table() -> np.ndarray:
+    table = np.empty(1 << len(ERROR_REASONS), dtype=object)
+    for mask in range(table.size):
+        names = [r for k, r in enumerate(ERROR_REASONS) if mask >> k & 1]
+        table[mask] = ",".join(names) if names else None
+    return table
+
+
+_REASONS_TABLE = _reason_table()
+
+
+def errors_to_strings(mask: np.ndarray) -> np.ndarray:
+    """Object array: None where the mask is 0, else the reasons comma-joined in ERROR_REASONS order."""
+    m = np.asarray(mask)
+    if m.size and (m.min() < 0 or m.max() >= _REASONS_TABLE.size):
+        raise InputError(f"mask: values must be in 0..{_REASONS_TABLE.size - 1}")
+    return _REASONS_TABLE[m.astype(np.intp)]
+
+
+__all__ = [
+    "ERROR_REASONS",
+    "balances_kernel",
+    "errors_to_strings",
+    "month_starts",
+    "simulate_balances",
+]
