@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -77,6 +77,70 @@ def targets(
 
 
 @app.command()
+def generate(
+    out: Annotated[Path, typer.Option("--out", help="Dataset directory to write (must be new or empty).")],
+    consumers: Annotated[int | None, typer.Option(help="Number of consumers (default: config).")] = None,
+    start: Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD (default: config).")] = None,
+    end: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD (default: config).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Root seed (default: config).")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="World config YAML.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Local worker processes.")] = 1,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing dataset in OUT.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Simulate the world and write its dataset directory (transactions, consumers, cards, ...)."""
+    from cardworld.config import load_config
+    from cardworld.engine.run import generate as run
+
+    cfg = load_config(config, consumers=consumers, start=start, end=end, seed=seed)
+    with _progress(quiet) as progress:
+        task = progress.add_task("shards", total=cfg.n_shards())
+
+        def report(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        manifest = run(cfg, out, workers=workers, overwrite=overwrite, on_shard=report)
+    if not quiet:
+        rows = sum(s["rows"] for s in manifest["shards"])
+        err_console.print(f"wrote {rows:,} transactions of {cfg.consumers:,} consumers to {out}")
+
+
+@app.command("config")
+def config_cmd(
+    defaults: Annotated[bool, typer.Option("--defaults", help="Print the full default config.")] = False,
+) -> None:
+    """Print the world config (YAML, every field documented)."""
+    from cardworld.config import default_yaml
+
+    if not defaults:
+        raise typer.BadParameter("pass --defaults to print the default config", param_hint="--defaults")
+    typer.echo(default_yaml(), nl=False)
+
+
+class ExportFormat(StrEnum):
+    tabformer = "tabformer"
+
+
+@app.command()
+def export(
+    dataset: Annotated[Path, typer.Argument(help="Dataset directory written by `cardworld generate`.")],
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+    format: Annotated[ExportFormat, typer.Option("--format", help="Output format.")] = ExportFormat.tabformer,
+    users_csv: Annotated[Path | None, typer.Option(help="Also write sd254-style users CSV here.")] = None,
+    cards_csv: Annotated[Path | None, typer.Option(help="Also write sd254-style cards CSV here.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace existing files.")] = False,
+) -> None:
+    """Export a dataset, e.g. as TabFormer's exact card_transaction.v1.csv."""
+    from cardworld.io.tabformer import export_tabformer
+
+    for p in (out, users_csv, cards_csv):
+        if p is not None and p.exists() and not overwrite:
+            raise CardworldError(f"{p} already exists; pass --overwrite to replace it")
+    rows = export_tabformer(dataset, out, users_csv=users_csv, cards_csv=cards_csv)
+    err_console.print(f"wrote {rows:,} rows to {out}")
+
+
+@app.command()
 def demo(
     spec: Annotated[
         Path | None, typer.Option("--spec", help="YAML target specs (default: the shipped example).")
@@ -113,6 +177,33 @@ def demo(
     for j, name in enumerate(names):
         table.add_row(name, *(f"{y[i, j]:.4g}" for i in pick))
     console.print(table)
+
+
+@bench_app.command("world")
+def bench_world_cmd(
+    consumers: Annotated[int, typer.Option(min=1, help="Consumers.")] = 2000,
+    years: Annotated[float, typer.Option(min=0.1, help="Years of history, ending 2020-02-28.")] = 29.16,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Also write the rows as JSON here.")
+    ] = None,
+) -> None:
+    """Generate a world end to end to Parquet and report transactions/s, peak RSS and bytes per row."""
+    from cardworld.bench.world import bench_world, rows_dicts
+
+    with err_console.status(f"generating {consumers} consumers x {years} years, {workers} workers"):
+        row = bench_world(consumers, years, workers)
+    table = Table(title="world benchmark")
+    for col in ("consumers", "years", "workers", "rows", "seconds", "txn/s", "peak RSS MB", "bytes/row"):
+        table.add_column(col, justify="right")
+    table.add_row(
+        str(row.consumers), f"{row.years:g}", str(row.workers), f"{row.rows:,}", f"{row.seconds:.2f}",
+        f"{row.txn_per_s:,.0f}", f"{row.peak_rss_mb:,.0f}", f"{row.bytes_per_row:.1f}",
+    )  # fmt: skip
+    console.print(table)
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(rows_dicts([row]), indent=2) + "\n")
 
 
 @bench_app.command("targets")

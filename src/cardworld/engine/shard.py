@@ -1,0 +1,217 @@
+"""One shard: its consumers, their cards and accounts, their simulated lives, written as part files."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from cardworld.config import WorldConfig
+from cardworld.io.atomic import atomic_output
+from cardworld.io.dataset import ShardInfo, write_shard
+from cardworld.io.schema import build_table, cash_table, conform, transactions_table
+from cardworld.sim.consumer import ConsumerInput, ConsumerOutput, simulate_consumer
+from cardworld.sim.context import SimContext
+from cardworld.sim.trips import TRIP_KINDS
+from cardworld.world.cards import make_cards
+from cardworld.world.consumers import make_consumers
+from cardworld.world.merchants import FOREIGN_BASE, ONLINE_CELL, merchant_id
+
+STAGED_TABLES = ("consumers", "cards", "accounts", "trips", "cash", "merchants")
+_CARD_KIND = {"Credit": 0, "Debit": 1, "Debit (Prepaid)": 2}
+_ACCT_KIND = {"credit": 0, "debit": 1, "prepaid": 2}
+
+
+@lru_cache(maxsize=2)
+def _context(cfg_json: str) -> SimContext:
+    return SimContext.build(WorldConfig.model_validate_json(cfg_json))
+
+
+def context(cfg: WorldConfig) -> SimContext:
+    """The per-process shared knowledge for this config (built once, then cached)."""
+    return _context(cfg.model_dump_json())
+
+
+def run_shard(cfg: WorldConfig, k: int, out_dir: str) -> ShardInfo:
+    ctx = context(cfg)
+    lo, hi = cfg.shard_bounds(k)
+    ids = np.arange(lo, hi, dtype=np.int64)
+    consumers = make_consumers(cfg, ids)
+    cards, accounts = make_cards(cfg, consumers)
+    outs = [simulate_consumer(ctx, c) for c in consumer_inputs(consumers, cards, accounts)]
+    outs = [o for o in outs if o is not None]
+    vocab = {
+        "merchant_city": ctx.city_vocab,
+        "merchant_state": ctx.state_vocab,
+        "zip": ctx.zips.zip.tolist(),
+    }
+    tx = _concat([o.card for o in outs], card=True)
+    n = tx["user_id"].size
+    tx["is_fraud"] = np.zeros(n, dtype=np.bool_)
+    tx["fraudster_id"] = np.full(n, -1, dtype=np.int32)
+    info = write_shard(out_dir, k, transactions_table(tx, vocab, check=False))
+    staging = Path(out_dir) / "_staging"
+    _stage(staging, "consumers", k, _table("consumers", consumers))
+    _stage(staging, "cards", k, _table("cards", cards))
+    _stage(staging, "accounts", k, _table("accounts", accounts))
+    _stage(staging, "trips", k, _trips_table(ctx, outs, consumers))
+    _stage(staging, "cash", k, cash_table(_concat([o.cash for o in outs], card=False), vocab, check=False))
+    _stage(staging, "merchants", k, _merchants_table(ctx, outs))
+    return info
+
+
+def _stage(staging: Path, name: str, k: int, table: pa.Table) -> None:
+    with atomic_output(staging / f"{name}-{k:05d}.parquet", overwrite=True) as tmp:
+        pq.write_table(conform(name, table), tmp, compression="zstd", compression_level=1)
+
+
+def _table(name: str, obj) -> pa.Table:
+    """An entity dataclass of arrays as a contract table."""
+    cols = {f: getattr(obj, f) for f in obj.__dataclass_fields__}
+    if "apartment" in cols:  # apartment numbers are written as text, like TabFormer's
+        cols["apartment"] = np.array([None if a is None else str(a) for a in cols["apartment"]], dtype=object)
+    for key, v in cols.items():  # optional dates (an account still open): NaT becomes null
+        if isinstance(v, np.ndarray) and v.dtype.kind == "M" and np.isnat(v).any():
+            cols[key] = pa.array(v, from_pandas=True)
+    return build_table(name, cols)
+
+
+_CARD_COLS = (
+    "user_id", "card_id", "timestamp", "amount", "use_chip", "merchant_id", "merchant_city",
+    "merchant_state", "zip", "mcc", "errors",
+)  # fmt: skip
+
+
+def _concat(parts: list[dict[str, np.ndarray]], card: bool) -> dict[str, np.ndarray]:
+    cols = [c for c in _CARD_COLS if card or c not in ("card_id", "errors")]
+    if not parts:
+        dtypes = {"user_id": np.int32, "card_id": np.int16, "timestamp": np.int64, "amount": np.float64,
+                  "use_chip": np.int8, "merchant_id": np.int64, "mcc": np.int16, "errors": np.uint8}  # fmt: skip
+        return {c: np.zeros(0, dtype=dtypes.get(c, np.int32)) for c in cols}
+    return {c: np.concatenate([p[c] for p in parts]) for c in cols}
+
+
+def consumer_inputs(consumers, cards, accounts) -> list[ConsumerInput]:
+    """Split the shard's entity arrays into one ConsumerInput per consumer (in consumer order)."""
+    birth = (
+        (np.array(consumers.birth_year, dtype="datetime64[Y]").astype(np.int64) - 1970)
+        .astype("datetime64[Y]")
+        .astype("datetime64[D]")
+        .astype(np.int64)
+    )
+    birth_day = birth + np.asarray(consumers.birth_day, dtype=np.int64) - 1  # day of year counts from 1
+    c_order = np.argsort(cards.user_id, kind="stable")
+    c_bounds = np.searchsorted(cards.user_id[c_order], consumers.user_id, side="left")
+    c_end = np.searchsorted(cards.user_id[c_order], consumers.user_id, side="right")
+    a_order = np.argsort(accounts.user_id, kind="stable")
+    a_user = accounts.user_id[a_order]
+    kinds = np.array([_CARD_KIND[str(t)] for t in cards.card_type], dtype=np.int8)
+    akinds = np.array([_ACCT_KIND[str(t)] for t in accounts.kind], dtype=np.int8)
+    vf = np.asarray(cards.valid_from).astype("datetime64[s]").astype(np.int64)
+    vt = np.asarray(cards.valid_to).astype("datetime64[s]").astype(np.int64)
+    out = []
+    for i, uid in enumerate(consumers.user_id.tolist()):
+        rows = c_order[c_bounds[i] : c_end[i]]
+        ar = a_order[np.searchsorted(a_user, uid, "left") : np.searchsorted(a_user, uid, "right")]
+        acct_ids = accounts.account_id[ar]
+        local = np.searchsorted(acct_ids, cards.account_id[rows]) if np.all(np.diff(acct_ids) > 0) else None
+        if local is None:
+            sort = np.argsort(acct_ids)
+            ar, acct_ids = ar[sort], acct_ids[sort]
+            local = np.searchsorted(acct_ids, cards.account_id[rows])
+        out.append(
+            ConsumerInput(
+                user_id=int(uid),
+                birth_day=int(birth_day[i]),
+                retirement_age=int(consumers.retirement_age[i]),
+                yearly_income=float(consumers.yearly_income[i]),
+                home_zip_row=int(consumers.zip_row[i]),
+                travel_propensity=float(consumers.travel_propensity[i]),
+                online_propensity=float(consumers.online_propensity[i]),
+                cash_propensity=float(consumers.cash_propensity[i]),
+                works=bool(consumers.works[i]),
+                card_index=np.asarray(cards.card_index[rows]),
+                valid_from=vf[rows],
+                valid_to=vt[rows],
+                has_chip=np.asarray(cards.has_chip[rows], dtype=np.bool_),
+                card_kind=kinds[rows],
+                card_account=local.astype(np.int32),
+                acct_kind=akinds[ar],
+                acct_limit=np.asarray(accounts.credit_limit[ar], dtype=np.float64),
+                acct_balance0=np.asarray(accounts.initial_balance[ar], dtype=np.float64),
+                acct_pay_share=np.asarray(accounts.pay_share[ar], dtype=np.float64),
+                acct_paycheck=np.asarray(accounts.paycheck_amount[ar], dtype=np.float64),
+                acct_pay_period=np.asarray(accounts.pay_period_days[ar], dtype=np.int32),
+            )
+        )
+    return out
+
+
+def _trips_table(ctx: SimContext, outs: list[ConsumerOutput], consumers) -> pa.Table:
+    users, kinds, start, end, dest = [], [], [], [], []
+    for o in outs:
+        t = o.trips
+        users.append(np.full(len(t), o.card["user_id"][0] if o.card["user_id"].size else -1, np.int32))
+        kinds.append(t.kind)
+        start.append(t.start)
+        end.append(t.end)
+        dest.append(t.dest)
+    if not users:
+        users = kinds = start = end = dest = [np.zeros(0, np.int64)]
+    d = np.concatenate(dest).astype(np.int64)
+    u = np.concatenate(users)
+    keep = u >= 0
+    d = d[keep]
+    dest_name = np.asarray(ctx.dest.city, dtype=object)[d]
+    country = np.asarray(ctx.dest.country, dtype=object)[d]
+    return build_table(
+        "trips",
+        {
+            "user_id": u[keep].astype(np.int32),
+            "kind": np.asarray(TRIP_KINDS, dtype=object)[np.concatenate(kinds).astype(np.int64)[keep]],
+            "start": np.concatenate(start)[keep] * 86400,
+            "end": (np.concatenate(end)[keep] + 1) * 86400 - 60,
+            "destination": dest_name,
+            "country": country,
+            "foreign": np.asarray(ctx.dest.foreign)[d],
+        },
+    )
+
+
+def _merchants_table(ctx: SimContext, outs: list[ConsumerOutput]) -> pa.Table:
+    seen = [o.merchants for o in outs if o.merchants.size]
+    m = np.unique(np.concatenate(seen), axis=0) if seen else np.zeros((0, 3), np.int64)
+    cell, mcc, k = m[:, 0], m[:, 1], m[:, 2]
+    mid = merchant_id(ctx.cfg.seed, cell, mcc, k)
+    online = cell == ONLINE_CELL
+    foreign = cell >= FOREIGN_BASE
+    d = np.clip(cell - FOREIGN_BASE, 0, len(ctx.dest.city) - 1)
+    cc = np.clip(cell, 0, len(ctx.cities) - 1)
+    city = np.where(online, "ONLINE", np.where(foreign, np.asarray(ctx.dest.city)[d], ctx.cities.name[cc]))
+    state = np.where(online, None, np.where(foreign, np.asarray(ctx.dest.country)[d], ctx.cities.state[cc]))
+    h = mid.view(np.uint64)
+    nz = ctx.cities.zip_offsets[cc + 1] - ctx.cities.zip_offsets[cc]
+    zrow = ctx.cities.zip_rows[ctx.cities.zip_offsets[cc] + (h % nz.astype(np.uint64)).astype(np.int64)]
+    zipc = np.where(online | foreign, None, ctx.zips.zip[zrow].astype(object))
+    country = np.where(foreign, np.asarray(ctx.dest.country)[d], "United States")
+
+    return build_table(
+        "merchants",
+        {
+            "merchant_id": mid,
+            "mcc": mcc.astype(np.int16),
+            "name": np.array([f"Merchant {x & 0xFFFFFF:06X}" for x in h.tolist()], dtype=object),
+            "city": city.astype(object),
+            "state": state.astype(object),
+            "zip": zipc,
+            "country": country.astype(object),
+            "chain": np.full(m.shape[0], None, dtype=object),
+            "online": online,
+        },
+    )
+
+
+__all__ = ["STAGED_TABLES", "consumer_inputs", "context", "run_shard"]

@@ -1,0 +1,503 @@
+"""A dataset directory: atomic Parquet tables, transaction shards and the manifest.
+
+    DIR/manifest.json                      version, resolved config, seed, shard plan, shards, status
+    DIR/consumers.parquet ... fraudsters.parquet
+    DIR/transactions/part-00000.parquet    one file per shard, rows sorted by (user_id, timestamp)
+
+    out = check_output_dir(path, overwrite)                  # refuse a non-empty dir unless overwrite
+    manifest = new_manifest(config=cfg, seed=seed, shard_plan=plan)
+    for k, table in enumerate(shards):
+        add_shard(manifest, write_shard(out, k, table))      # atomic; returns rows + sha256
+        write_manifest(out, manifest)                        # status "partial" until the end
+    add_table(manifest, write_table(out, "consumers", consumers))
+    manifest["status"] = "complete"; write_manifest(out, manifest)
+
+Every file is written under a temporary name in its own directory and renamed when complete, so a crash
+leaves either the old file or the new one, never half a file. Written bytes depend only on the table and
+the pyarrow version (no creation times).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from cardworld.errors import InputError
+from cardworld.io.atomic import atomic_output
+from cardworld.io.schema import SCHEMAS, TABLE_NAMES, conform
+
+MANIFEST = "manifest.json"
+SHARD_DIR = "transactions"
+FORMAT = "cardworld-dataset"
+FORMAT_VERSION = 1
+STATUSES = ("partial", "complete")
+#: Chosen by measurement (see the io tests / report): zstd level 1 writes about as fast as snappy
+#: and makes files ~30% smaller.
+DEFAULT_COMPRESSION = "zstd"
+DEFAULT_COMPRESSION_LEVEL: int | None = 1
+_LEVELLED = ("zstd", "gzip", "brotli")
+_SHARD_RE = re.compile(r"^part-(\d{5})\.parquet$")
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """A written file of a dataset directory: its path relative to the directory, rows and checksum."""
+
+    file: str  # relative to the dataset directory, with "/" separators
+    rows: int
+    sha256: str
+    bytes: int
+
+    def to_manifest(self) -> dict[str, Any]:
+        return {"file": self.file, "rows": self.rows, "sha256": self.sha256, "bytes": self.bytes}
+
+
+@dataclass(frozen=True)
+class ShardInfo(FileInfo):
+    index: int = 0
+
+    def to_manifest(self) -> dict[str, Any]:
+        return {"index": self.index, **super().to_manifest()}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Paths
+
+
+def shard_name(k: int) -> str:
+    """The file name of shard k: part-NNNNN.parquet."""
+    if not 0 <= int(k) <= 99_999:
+        raise InputError(f"shard index {k} is out of range; shards are numbered 0..99999")
+    return f"part-{int(k):05d}.parquet"
+
+
+def shard_path(directory: str | os.PathLike, k: int) -> Path:
+    """DIR/transactions/part-NNNNN.parquet."""
+    return Path(directory) / SHARD_DIR / shard_name(k)
+
+
+def table_path(directory: str | os.PathLike, name: str) -> Path:
+    """DIR/NAME.parquet of one of TABLE_NAMES."""
+    if name not in TABLE_NAMES:
+        raise InputError(f"unknown dataset table {name!r}; the tables are {', '.join(TABLE_NAMES)}")
+    return Path(directory) / f"{name}.parquet"
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Output directory
+
+
+def check_output_dir(directory: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Make `directory` ready for a new dataset and return it.
+
+    Refuses a non-empty directory unless `overwrite`; with `overwrite` it removes the files of a previous
+    dataset there (manifest first, then tables, shards and stale temporaries) and leaves other files alone.
+    Refuses a path that is a file, lies under a file, or is not writable. Creates missing directories.
+    """
+    out = Path(directory)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"output path {str(out)!r} is a file, not a directory; choose a directory path")
+    if out.is_dir():
+        if any(out.iterdir()):
+            if not overwrite:
+                raise InputError(
+                    f"output directory {str(out)!r} is not empty; pass --overwrite to replace the dataset "
+                    "there, or choose an empty or new directory"
+                )
+            if not os.access(out, os.W_OK | os.X_OK):
+                raise InputError(f"output directory {str(out)!r} is not writable; choose another directory")
+            _remove_dataset_files(out)
+        elif not os.access(out, os.W_OK | os.X_OK):
+            raise InputError(f"output directory {str(out)!r} is not writable; choose another directory")
+    else:
+        parent = out.parent
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if parent.exists() and not parent.is_dir():
+            raise InputError(
+                f"cannot create output directory {str(out)!r}: {str(parent)!r} is a file; choose another path"
+            )
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise InputError(
+                f"cannot create output directory {str(out)!r}: {str(parent)!r} is not writable; "
+                "choose another path"
+            )
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise InputError(f"cannot create output directory {str(out)!r} ({e}); choose another path") from e
+    return out
+
+
+def _remove_dataset_files(out: Path) -> None:
+    def is_temp(p: Path) -> bool:
+        return p.name.startswith(".") and ".tmp-" in p.name
+
+    (out / MANIFEST).unlink(missing_ok=True)  # first: a half-removed dataset must not look complete
+    for p in out.iterdir():
+        if p.is_file() and (p.name in {f"{t}.parquet" for t in TABLE_NAMES} or is_temp(p)):
+            p.unlink()
+    shards = out / SHARD_DIR
+    if shards.is_dir():
+        for p in shards.iterdir():
+            if p.is_file() and (_SHARD_RE.match(p.name) or is_temp(p)):
+                p.unlink()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Writing
+
+
+def write_parquet(
+    path: str | os.PathLike,
+    table: pa.Table,
+    *,
+    compression: str = DEFAULT_COMPRESSION,
+    compression_level: int | None = DEFAULT_COMPRESSION_LEVEL,
+    overwrite: bool = True,
+) -> FileInfo:
+    """Write `table` to `path` atomically (temp name beside it, then rename); return rows and sha256."""
+    path = Path(path)
+    options: dict[str, Any] = {}
+    if "timestamp" in table.column_names and "user_id" in table.column_names:
+        # Event tables: times are nearly sorted and nearly unique, so delta encoding beats a dictionary
+        # (smaller and ~30% faster to write); min/max statistics only where readers filter.
+        options = {
+            "use_dictionary": [c for c in table.column_names if c != "timestamp"],
+            "column_encoding": {"timestamp": "DELTA_BINARY_PACKED"},
+            "write_statistics": ["user_id", "timestamp"],
+        }
+    with atomic_output(path, overwrite=overwrite) as tmp:
+        pq.write_table(
+            table,
+            tmp,
+            compression=compression,
+            compression_level=compression_level if compression in _LEVELLED else None,
+            **options,
+        )
+        digest = file_sha256(tmp)
+        size = tmp.stat().st_size
+    return FileInfo(file=path.name, rows=table.num_rows, sha256=digest, bytes=size)
+
+
+def write_shard(
+    out_dir: str | os.PathLike,
+    shard_index: int,
+    table: pa.Table,
+    *,
+    compression: str = DEFAULT_COMPRESSION,
+    compression_level: int | None = DEFAULT_COMPRESSION_LEVEL,
+) -> ShardInfo:
+    """Write one transactions shard to DIR/transactions/part-NNNNN.parquet atomically.
+
+    The table must follow the transactions contract (see schema.transactions_table); it is cast to the
+    exact contract types. Returns what the manifest records: index, file, rows, sha256, bytes.
+    """
+    path = shard_path(out_dir, shard_index)
+    table = conform("transactions", table)
+    path.parent.mkdir(exist_ok=True)
+    info = write_parquet(path, table, compression=compression, compression_level=compression_level)
+    return ShardInfo(
+        file=f"{SHARD_DIR}/{path.name}",
+        rows=info.rows,
+        sha256=info.sha256,
+        bytes=info.bytes,
+        index=shard_index,
+    )
+
+
+def write_table(
+    out_dir: str | os.PathLike,
+    name: str,
+    table: pa.Table,
+    *,
+    compression: str = DEFAULT_COMPRESSION,
+    compression_level: int | None = DEFAULT_COMPRESSION_LEVEL,
+) -> FileInfo:
+    """Write dataset table `name` (one of TABLE_NAMES) to DIR/NAME.parquet atomically, contract types."""
+    path = table_path(out_dir, name)
+    table = conform(name, table)
+    return write_parquet(path, table, compression=compression, compression_level=compression_level)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Manifest
+
+
+def new_manifest(
+    *,
+    config: Mapping[str, Any],
+    seed: int,
+    shard_plan: Any,
+    status: str = "partial",
+) -> dict[str, Any]:
+    """A manifest with no shards or tables yet; fill it with add_shard / add_table."""
+    from cardworld import __version__
+
+    _check_status(status, "new_manifest")
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "cardworld_version": __version__,
+        "config": dict(config),
+        "seed": int(seed),
+        "shard_plan": shard_plan,
+        "shards": [],
+        "tables": {},
+        "status": status,
+    }
+
+
+def add_shard(manifest: dict[str, Any], info: ShardInfo) -> dict[str, Any]:
+    """Record a written shard (replacing an earlier record of the same index); shards stay in index order."""
+    shards = [s for s in manifest.setdefault("shards", []) if s.get("index") != info.index]
+    shards.append(info.to_manifest())
+    manifest["shards"] = sorted(shards, key=lambda s: s["index"])
+    return manifest
+
+
+def add_table(manifest: dict[str, Any], name: str, info: FileInfo) -> dict[str, Any]:
+    """Record a written table under manifest["tables"][name]."""
+    manifest.setdefault("tables", {})[name] = info.to_manifest()
+    return manifest
+
+
+def write_manifest(out_dir: str | os.PathLike, manifest: Mapping[str, Any]) -> Path:
+    """Write DIR/manifest.json atomically: sorted keys, indent 2, a final newline.
+
+    numpy scalars and arrays, paths, dates and sets are written as JSON numbers, strings and lists.
+    """
+    if "status" in manifest:
+        _check_status(manifest["status"], "manifest")
+    try:
+        text = json.dumps(manifest, sort_keys=True, indent=2, default=_json_default, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise InputError(
+            f"the manifest cannot be written as JSON ({e}); the config and shard plan must hold only "
+            "numbers, strings, booleans, None, lists and dicts with string keys"
+        ) from e
+    path = Path(out_dir) / MANIFEST
+    with atomic_output(path, overwrite=True) as tmp:
+        tmp.write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+def read_manifest(directory: str | os.PathLike) -> dict[str, Any]:
+    """Read and check DIR/manifest.json; errors name the file and what is wrong."""
+    d = Path(directory)
+    path = d / MANIFEST
+    if not d.is_dir():
+        raise InputError(
+            f"dataset directory {str(d)!r} does not exist; pass a directory written by cardworld"
+        )
+    if not path.is_file():
+        raise InputError(
+            f"{str(path)!r} does not exist: {str(d)!r} is not a cardworld dataset directory "
+            "(or its run was interrupted before the first shard); pass the directory a run wrote"
+        )
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise InputError(
+            f"{str(path)!r} is not valid JSON ({e.msg} at line {e.lineno}, column {e.colno}); "
+            "the file is damaged: re-run the dataset"
+        ) from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"{str(path)!r} could not be read ({e})") from e
+    if not isinstance(manifest, dict):
+        raise InputError(f"{str(path)!r} holds a JSON {type(manifest).__name__}, not an object; re-run")
+    for key in ("status", "shards"):
+        if key not in manifest:
+            raise InputError(f"{str(path)!r} has no {key!r} entry; it is not a cardworld manifest")
+    _check_status(manifest["status"], str(path))
+    shards = manifest["shards"]
+    if not isinstance(shards, list):
+        raise InputError(f"{str(path)!r}: 'shards' must be a list of shard records")
+    for i, s in enumerate(shards):
+        if not isinstance(s, dict) or not {"index", "file", "rows", "sha256"} <= set(s):
+            raise InputError(
+                f"{str(path)!r}: shards[{i}] must be an object with index, file, rows and sha256"
+            )
+    return manifest
+
+
+def _check_status(status: Any, where: str) -> None:
+    if status not in STATUSES:
+        raise InputError(f"{where}: status {status!r} is not one of {', '.join(STATUSES)}")
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.bool_):
+        return bool(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, os.PathLike):
+        return os.fspath(o)
+    if isinstance(o, dt.date | dt.datetime | dt.time):
+        return o.isoformat()
+    if isinstance(o, set | frozenset):
+        return sorted(o)
+    raise TypeError(f"{type(o).__name__} {o!r} is not JSON serialisable")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reading
+
+
+def list_shards(directory: str | os.PathLike) -> list[Path]:
+    """Paths of the transaction shards in index order.
+
+    From the manifest when the directory has one (so a missing file shows up when read), otherwise the
+    part-NNNNN.parquet files present in DIR/transactions.
+    """
+    d = Path(directory)
+    if (d / MANIFEST).is_file():
+        manifest = read_manifest(d)
+        return [d / s["file"] for s in sorted(manifest["shards"], key=lambda s: s["index"])]
+    sd = d / SHARD_DIR
+    if not sd.is_dir():
+        raise InputError(
+            f"{str(d)!r} has neither {MANIFEST} nor a {SHARD_DIR}/ directory; pass a cardworld dataset directory"
+        )
+    return sorted(p for p in sd.iterdir() if _SHARD_RE.match(p.name) and p.is_file())
+
+
+def read_parquet(
+    path: str | os.PathLike,
+    name: str,
+    columns: Sequence[str] | None = None,
+    *,
+    dictionary_columns: Sequence[str] = (),
+) -> pa.Table:
+    """Read a dataset Parquet file with table `name`'s contract types; errors name the file.
+
+    `columns` reads only those columns (in that order); without it, every column, contract ones first.
+    `dictionary_columns` (string columns) are read as dictionary arrays: faster, for readers that want codes.
+    """
+    path = Path(path)
+    where = f"file {str(path)!r}"
+    if not path.is_file():
+        raise InputError(f"{where} is missing; the dataset is incomplete: re-run it (or restore the file)")
+    try:
+        present = pq.read_schema(path).names
+        if columns is not None:
+            missing = [c for c in columns if c not in present]
+            if missing:
+                raise InputError(
+                    f"{where} has no column(s) {', '.join(missing)} (its columns: {', '.join(present)})"
+                )
+        table = pq.read_table(
+            path,
+            columns=None if columns is None else list(columns),
+            read_dictionary=list(dictionary_columns) or None,
+        )
+    except (pa.ArrowException, OSError) as e:
+        raise InputError(
+            f"{where} is not a readable Parquet file ({e}); it is damaged: re-run the dataset"
+        ) from e
+    return conform(
+        name, table, where=where, subset=columns is not None, keep_dictionary=bool(dictionary_columns)
+    )
+
+
+def read_table(directory: str | os.PathLike, name: str, columns: Sequence[str] | None = None) -> pa.Table:
+    """Read DIR/NAME.parquet with the exact contract types."""
+    return read_parquet(table_path(directory, name), name, columns)
+
+
+def iter_shards(
+    directory: str | os.PathLike,
+    columns: Sequence[str] | None = None,
+    *,
+    verify: bool = False,
+    dictionary_columns: Sequence[str] = (),
+) -> Iterator[tuple[Path, pa.Table]]:
+    """Yield (path, table) per transactions shard in index order, contract types.
+
+    With `verify`, each file's sha256 and row count are checked against the manifest first.
+    `dictionary_columns`: string columns to read as dictionaries (see read_parquet).
+    """
+    d = Path(directory)
+    records: dict[Path, dict[str, Any]] = {}
+    if verify:
+        manifest = read_manifest(d)
+        records = {d / s["file"]: s for s in manifest["shards"]}
+    for path in list_shards(d):
+        if verify:
+            rec = records[path]
+            if path.is_file() and file_sha256(path) != rec["sha256"]:
+                raise InputError(
+                    f"file {str(path)!r} does not match the sha256 in {str(d / MANIFEST)!r}; "
+                    "it was changed or damaged after writing: re-run the dataset"
+                )
+        table = read_parquet(path, "transactions", columns, dictionary_columns=dictionary_columns)
+        if verify and table.num_rows != records[path]["rows"]:
+            raise InputError(
+                f"file {str(path)!r} has {table.num_rows} rows but the manifest says {records[path]['rows']}"
+            )
+        yield path, table
+
+
+def read_dataset_transactions(
+    directory: str | os.PathLike,
+    columns: Sequence[str] | None = None,
+    *,
+    verify: bool = False,
+) -> pa.Table:
+    """All transaction shards of a dataset directory, concatenated in shard order."""
+    tables = [t for _, t in iter_shards(directory, columns, verify=verify)]
+    if not tables:
+        schema = SCHEMAS["transactions"]
+        return schema.empty_table() if columns is None else schema.empty_table().select(list(columns))
+    return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+
+
+__all__ = [
+    "DEFAULT_COMPRESSION",
+    "MANIFEST",
+    "SHARD_DIR",
+    "FileInfo",
+    "ShardInfo",
+    "add_shard",
+    "add_table",
+    "check_output_dir",
+    "file_sha256",
+    "iter_shards",
+    "list_shards",
+    "new_manifest",
+    "read_dataset_transactions",
+    "read_manifest",
+    "read_parquet",
+    "read_table",
+    "shard_name",
+    "shard_path",
+    "table_path",
+    "write_manifest",
+    "write_parquet",
+    "write_shard",
+    "write_table",
+]

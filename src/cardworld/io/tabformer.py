@@ -1,0 +1,621 @@
+"""Export a dataset directory as IBM TabFormer CSV files.
+
+    export_tabformer("out/world", "card_transaction.v1.csv", "sd254_users.csv", "sd254_cards.csv")
+
+``card_transaction.v1.csv`` has TabFormer's exact text format::
+
+    User,Card,Year,Month,Day,Time,Amount,Use Chip,Merchant Name,Merchant City,Merchant State,Zip,MCC,Errors?,Is Fraud?
+    0,0,2002,9,1,06:21,$134.09,Swipe Transaction,3527213246127876953,La Verne,CA,91750.0,5300,,No
+    0,0,2002,9,3,06:22,$-500.00,Online Transaction,-8194607650924472520,ONLINE,,,4829,,No
+
+Month and Day without leading zeros, Time HH:MM, Amount ``$`` then the signed amount with 2 decimals, Zip
+the ZIP as a float (``02134`` -> ``2134.0``; empty when null), Merchant State empty when null, Errors?
+empty when none and quoted when it holds a comma, Is Fraud? Yes/No. Rows are grouped by user, then card,
+then time (a stable sort of each shard by (user, card); users never span shards).
+
+The export streams: one shard at a time, formatted by a numba kernel straight into a byte buffer that is
+written in blocks. Every output is written under a temporary name and renamed only when all of them are
+complete.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from numba import njit
+
+from cardworld.errors import InputError
+from cardworld.io.atomic import atomic_output
+from cardworld.io.dataset import iter_shards, read_manifest, read_table
+from cardworld.jit import JIT_OPTIONS, kernel
+
+TABFORMER_HEADER = (
+    "User,Card,Year,Month,Day,Time,Amount,Use Chip,Merchant Name,Merchant City,Merchant State,Zip,MCC,"
+    "Errors?,Is Fraud?"
+)
+SD254_USERS_HEADER = (
+    "Person,Current Age,Retirement Age,Birth Year,Birth Month,Gender,Address,Apartment,City,State,Zipcode,"
+    "Latitude,Longitude,Per Capita Income - Zipcode,Yearly Income - Person,Total Debt,FICO Score,"
+    "Num Credit Cards"
+)
+SD254_CARDS_HEADER = (
+    "User,CARD INDEX,Card Brand,Card Type,Card Number,Expires,CVV,Has Chip,Cards Issued,Credit Limit,"
+    "Acct Open Date,Year PIN last Changed,Card on Dark Web"
+)
+_COLUMNS = (
+    "user_id",
+    "card_id",
+    "timestamp",
+    "amount",
+    "use_chip",
+    "merchant_id",
+    "merchant_city",
+    "merchant_state",
+    "zip",
+    "mcc",
+    "errors",
+    "is_fraud",
+)
+_STRING_COLUMNS = ("merchant_city", "merchant_state", "zip", "errors")
+_PAD = 16  # spare bytes after formatted fields and in the output buffer (see _put_code)
+_BLOCK = 1 << 23  # output buffer bytes per write
+_ROW_BASE = 160  # bytes a row needs besides its string fields (numbers, separators), with room to spare
+_SECONDS_PER_DAY = 86400
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """Rows written per file (None where the file was not asked for)."""
+
+    transactions: int
+    users: int | None = None
+    cards: int | None = None
+    end_year: int | None = None
+
+
+def export_tabformer(
+    dataset_dir: str | os.PathLike,
+    out_csv: str | os.PathLike,
+    users_csv: str | os.PathLike | None = None,
+    cards_csv: str | os.PathLike | None = None,
+    *,
+    end_year: int | None = None,
+    overwrite: bool = False,
+    allow_partial: bool = False,
+) -> ExportResult:
+    """Write the TabFormer transactions CSV of a dataset directory (and optionally sd254 users/cards CSVs).
+
+    `end_year` is the year "Current Age" in sd254_users.csv is relative to; by default the year of the
+    latest transaction. A dataset whose manifest says "partial" is refused unless `allow_partial`.
+    """
+    directory = Path(dataset_dir)
+    manifest = read_manifest(directory)
+    if manifest["status"] != "complete" and not allow_partial:
+        raise InputError(
+            f"dataset {str(directory)!r} is partial (its run did not finish); finish or re-run it first "
+            "(or pass allow_partial=True to export the shards written so far)"
+        )
+    outs = [Path(p) for p in (out_csv, users_csv, cards_csv) if p is not None]
+    if len({p.resolve() for p in outs}) != len(outs):
+        raise InputError(
+            f"output paths {', '.join(map(str, outs))} must all differ; give distinct file names"
+        )
+    with ExitStack() as stack:  # every output commits only when all are complete
+        tx_tmp = stack.enter_context(atomic_output(out_csv, overwrite=overwrite))
+        users_tmp = (
+            None if users_csv is None else stack.enter_context(atomic_output(users_csv, overwrite=overwrite))
+        )
+        cards_tmp = (
+            None if cards_csv is None else stack.enter_context(atomic_output(cards_csv, overwrite=overwrite))
+        )
+        with open(tx_tmp, "wb") as f:
+            shards = iter_shards(directory, _COLUMNS, dictionary_columns=_STRING_COLUMNS)
+            n_rows, max_time = write_tabformer_transactions(shards, f)
+        n_users = n_cards = None
+        year = end_year
+        if users_tmp is not None:
+            if year is None:
+                if max_time is None:
+                    raise InputError(
+                        f"dataset {str(directory)!r} has no transactions to take the end year from; "
+                        "pass end_year for the Current Age column"
+                    )
+                year = int(np.datetime64(max_time, "s").astype("datetime64[Y]").astype(np.int64)) + 1970
+            n_users = write_sd254_users(read_table(directory, "consumers"), users_tmp, end_year=year)
+        if cards_tmp is not None:
+            n_cards = write_sd254_cards(read_table(directory, "cards"), cards_tmp)
+    return ExportResult(transactions=n_rows, users=n_users, cards=n_cards, end_year=year)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Transactions
+
+
+def write_tabformer_transactions(
+    shards: Iterator[tuple[Path, pa.Table]] | list[tuple[Path, pa.Table]],
+    f,
+    *,
+    header: bool = True,
+) -> tuple[int, int | None]:
+    """Write TabFormer CSV lines of transactions shards to binary file `f`; (rows, latest time in s).
+
+    Each table needs the transactions contract columns (types as in the contract). Users must not span
+    shards and must ascend from one shard to the next.
+    """
+    if header:
+        f.write((TABFORMER_HEADER + "\n").encode())
+    total = 0
+    max_time: int | None = None
+    prev: tuple[Path, int] | None = None
+    buf = np.empty(_BLOCK, dtype=np.uint8)
+    for path, table in shards:
+        if table.num_rows == 0:
+            continue
+        user = _np(table, "user_id", np.int32)
+        if prev is not None and user.min() <= prev[1]:
+            raise InputError(
+                f"file {str(path)!r} holds user {int(user.min())}, but an earlier shard {str(prev[0])!r} holds "
+                f"users up to {prev[1]}; each user's rows must be in one shard and shards in user order"
+            )
+        prev = (path, int(user.max()))
+        buf = _write_table(table, path, f, buf)
+        t = table.column("timestamp").cast(pa.int64())
+        last = int(pc.max(t).as_py())
+        max_time = last if max_time is None else max(max_time, last)
+        total += table.num_rows
+    return total, max_time
+
+
+def tabformer_bytes(table: pa.Table, *, header: bool = True) -> bytes:
+    """The TabFormer CSV text of one transactions table (for tests and small exports)."""
+    import io
+
+    f = io.BytesIO()
+    write_tabformer_transactions([(Path("<table>"), table)], f, header=header)
+    return f.getvalue()
+
+
+def _np(table: pa.Table, name: str, dtype) -> np.ndarray:
+    col = table.column(name)
+    if col.null_count:
+        raise InputError(f"column {name!r} has nulls; it must not")
+    return np.ascontiguousarray(col.to_numpy(), dtype=dtype)
+
+
+class _Coded:
+    """A string column as codes into its formatted CSV fields: codes, field offsets, field bytes.
+
+    Nulls get the code of an extra empty field. The bytes end with _PAD spare bytes so that the
+    formatter can copy short fields with a fixed-length loop.
+    """
+
+    def __init__(self, col: pa.ChunkedArray | pa.Array, fmt):
+        if isinstance(col, pa.Array):
+            col = pa.chunked_array([col])
+        if not pa.types.is_dictionary(col.type):
+            col = col.cast(pa.string()).dictionary_encode()
+        if col.num_chunks == 0:
+            col = pa.chunked_array([pa.array([], col.type)])
+        if col.num_chunks > 1:
+            col = col.unify_dictionaries()
+        dictionary = col.chunk(0).dictionary
+        empty = len(dictionary)
+        parts = [c.indices.fill_null(empty).to_numpy(zero_copy_only=False) for c in col.chunks]
+        self.codes = np.ascontiguousarray(
+            np.concatenate(parts) if len(parts) > 1 else parts[0], dtype=np.int32
+        )
+        fields = pa.concat_arrays([fmt(dictionary).cast(pa.string()), pa.array([""], pa.string())])
+        bufs = fields.buffers()
+        self.offsets = np.frombuffer(bufs[1], dtype=np.int32)[fields.offset : fields.offset + len(fields) + 1]
+        data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
+        self.data = np.concatenate([data[: self.offsets[-1]], np.zeros(_PAD, np.uint8)])
+        self.max_len = int(np.diff(self.offsets).max())
+
+
+def _tabformer_zip(values: pa.Array) -> pa.Array:
+    """ZIP strings as TabFormer writes them: the float of the number, 02134 -> 2134.0."""
+    try:
+        number = pc.cast(values.cast(pa.string()), pa.int64())
+    except pa.ArrowInvalid as e:
+        raise InputError(
+            f"zip holds a value that is not a number ({e}); ZIPs must be digits (or null)"
+        ) from e
+    return pc.binary_join_element_wise(pc.cast(number, pa.string()), ".0", "")
+
+
+def _write_table(table: pa.Table, path: Path, f, buf: np.ndarray) -> np.ndarray:
+    where = f"file {str(path)!r}"
+    user = _np(table, "user_id", np.int32)
+    card = _np(table, "card_id", np.int16)
+    secs = np.ascontiguousarray(table.column("timestamp").cast(pa.int64()).to_numpy(), dtype=np.int64)
+    amount = _np(table, "amount", np.float64)
+    if not np.isfinite(amount).all():
+        i = int(np.flatnonzero(~np.isfinite(amount))[0])
+        raise InputError(f"{where}: amount at row {i} is {amount[i]}; amounts must be finite")
+    cents = np.rint(amount * 100.0).astype(np.int64)
+    mid = _np(table, "merchant_id", np.int64)
+    mcc = _np(table, "mcc", np.int64)
+    fraud = _np(table, "is_fraud", np.bool_)
+    try:
+        chip, city, state, errors = (
+            _Coded(table.column(c), _text) for c in ("use_chip", "merchant_city", "merchant_state", "errors")
+        )
+        zipc = _Coded(table.column("zip"), _tabformer_zip)
+    except InputError as e:
+        raise InputError(f"{where}: {e}") from e
+    order = _tabformer_order(user, card, secs)
+    row_max = _ROW_BASE + _PAD + sum(c.max_len for c in (chip, city, state, zipc, errors))
+    if buf.size < 2 * row_max:
+        buf = np.empty(2 * row_max, dtype=np.uint8)
+    i = 0
+    while i < order.size:
+        i, pos = _format_rows(
+            order, i, user, card, secs, cents, mid, mcc, fraud,
+            chip.codes, chip.offsets, chip.data, city.codes, city.offsets, city.data,
+            state.codes, state.offsets, state.data, zipc.codes, zipc.offsets, zipc.data,
+            errors.codes, errors.offsets, errors.data, buf, buf.size - row_max,
+        )  # fmt: skip
+        f.write(memoryview(buf)[:pos])
+    return buf
+
+
+def _tabformer_order(user: np.ndarray, card: np.ndarray, secs: np.ndarray) -> np.ndarray:
+    """Row order grouped by user, then card, then time: stable, so equal times keep shard order."""
+    n = user.size
+    same_user = user[1:] == user[:-1]
+    if (user[1:] < user[:-1]).any() or (same_user & (secs[1:] < secs[:-1])).any():
+        return np.lexsort((secs, card, user))  # not sorted by (user, time): sort fully
+    if not (same_user & (card[1:] < card[:-1])).any():
+        return np.arange(n, dtype=np.int64)
+    key = (user.astype(np.int64) << 16) | (card.astype(np.int64) & 0xFFFF)
+    return np.argsort(key, kind="stable")
+
+
+# Helpers of the row formatter are inlined into it at compile time: a call that passes arrays costs
+# reference counting on each of them, more than the helper's work.
+_inline = njit(inline="always", **{k: v for k, v in JIT_OPTIONS.items() if k != "cache"})
+_DIGIT_PAIRS = np.frombuffer("".join(f"{k:02d}" for k in range(100)).encode(), dtype=np.uint8).copy()
+_POW10 = np.array([10**k for k in range(20)], dtype=np.uint64)
+
+
+@_inline
+def _put_uint(out, pos, v):
+    """Write the decimal digits of uint64 v at out[pos:], two at a time; return the new position."""
+    n = 1
+    while n < 20 and v >= _POW10[n]:
+        n += 1
+    p = pos + n
+    hundred = np.uint64(100)
+    while v >= hundred:
+        q = v // hundred
+        r = 2 * np.int64(v - q * hundred)
+        p -= 2
+        out[p] = _DIGIT_PAIRS[r]
+        out[p + 1] = _DIGIT_PAIRS[r + 1]
+        v = q
+    if v >= np.uint64(10):
+        r = 2 * np.int64(v)
+        out[p - 2] = _DIGIT_PAIRS[r]
+        out[p - 1] = _DIGIT_PAIRS[r + 1]
+    else:
+        out[p - 1] = 48 + np.int64(v)
+    return pos + n
+
+
+@_inline
+def _put_int(out, pos, v):
+    """Write the decimal digits of int64 v (any value, int64 min included); return the new position."""
+    if v < 0:
+        out[pos] = 45  # '-'
+        return _put_uint(out, pos + 1, np.uint64(0) - np.uint64(v))
+    if v < 100:  # months, days, card indices: no loop
+        if v < 10:
+            out[pos] = 48 + v
+            return pos + 1
+        out[pos] = _DIGIT_PAIRS[2 * v]
+        out[pos + 1] = _DIGIT_PAIRS[2 * v + 1]
+        return pos + 2
+    return _put_uint(out, pos, np.uint64(v))
+
+
+@_inline
+def _put_2(out, pos, v):
+    out[pos] = _DIGIT_PAIRS[2 * v]
+    out[pos + 1] = _DIGIT_PAIRS[2 * v + 1]
+    return pos + 2
+
+
+@_inline
+def _put_code(out, pos, code, offsets, data):
+    """Copy formatted field `code`; return the new position. Short fields copy _PAD bytes in one go
+    (bytes past the field are overwritten by what follows), which beats a loop of varying length."""
+    a = offsets[code]
+    n = offsets[code + 1] - a
+    # unsigned indices: numba skips its negative-index wraparound, so the fixed loop unrolls
+    ua, up = np.uint64(a), np.uint64(pos)
+    for k in range(_PAD if n <= _PAD else n):
+        uk = np.uint64(k)
+        out[up + uk] = data[ua + uk]
+    return pos + n
+
+
+@_inline
+def _civil(z):
+    """(year, month, day) of a day count since 1970-01-01 (proleptic Gregorian; H. Hinnant's algorithm)."""
+    z = z + 719468
+    era = (z if z >= 0 else z - 146096) // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    y = yoe + era * 400
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = mp + 3 if mp < 10 else mp - 9
+    if m <= 2:
+        y += 1
+    return y, m, d
+
+
+@kernel
+def _format_rows(
+    order, i, user, card, secs, cents, mid, mcc, fraud,
+    chip, chip_off, chip_data, city, city_off, city_data, state, state_off, state_data,
+    zipc, zip_off, zip_data, err, err_off, err_data, out, limit,
+):  # fmt: skip
+    """Format rows order[i:] as TabFormer CSV lines into out until pos passes limit; (next i, bytes)."""
+    pos = 0
+    last_day = np.int64(-(2**62))
+    y = m = d = np.int64(0)
+    n = order.size
+    while i < n and pos < limit:
+        r = order[i]
+        pos = _put_int(out, pos, np.int64(user[r]))
+        out[pos] = 44  # ','
+        pos = _put_int(out, pos + 1, np.int64(card[r]))
+        out[pos] = 44
+        s = secs[r]
+        day = s // 86400
+        if day != last_day:
+            last_day = day
+            y, m, d = _civil(day)
+        pos = _put_int(out, pos + 1, y)
+        out[pos] = 44
+        pos = _put_int(out, pos + 1, m)
+        out[pos] = 44
+        pos = _put_int(out, pos + 1, d)
+        out[pos] = 44
+        sec = s - day * 86400
+        pos = _put_2(out, pos + 1, sec // 3600)
+        out[pos] = 58  # ':'
+        pos = _put_2(out, pos + 1, (sec // 60) % 60)
+        out[pos] = 44
+        out[pos + 1] = 36  # '$'
+        pos += 2
+        c = cents[r]
+        if c < 0:
+            out[pos] = 45
+            pos += 1
+            c = -c
+        pos = _put_int(out, pos, c // 100)
+        out[pos] = 46  # '.'
+        pos = _put_2(out, pos + 1, c % 100)
+        out[pos] = 44
+        pos = _put_code(out, pos + 1, chip[r], chip_off, chip_data)
+        out[pos] = 44
+        pos = _put_int(out, pos + 1, mid[r])
+        out[pos] = 44
+        pos = _put_code(out, pos + 1, city[r], city_off, city_data)
+        out[pos] = 44
+        pos = _put_code(out, pos + 1, state[r], state_off, state_data)
+        out[pos] = 44
+        pos = _put_code(out, pos + 1, zipc[r], zip_off, zip_data)
+        out[pos] = 44
+        pos = _put_int(out, pos + 1, mcc[r])
+        out[pos] = 44
+        pos = _put_code(out, pos + 1, err[r], err_off, err_data)
+        out[pos] = 44
+        pos += 1
+        if fraud[r]:
+            out[pos] = 89  # Yes
+            out[pos + 1] = 101
+            out[pos + 2] = 115
+            pos += 3
+        else:
+            out[pos] = 78  # No
+            out[pos + 1] = 111
+            pos += 2
+        out[pos] = 10
+        pos += 1
+        i += 1
+    return i, pos
+
+
+# ---------------------------------------------------------------------------------------------------------
+# sd254 users and cards (small tables: vectorised pyarrow formatting)
+
+
+def write_sd254_users(consumers: pa.Table, out, *, end_year: int) -> int:
+    """Write sd254_users.csv rows (one per consumer, by user_id) to a path or binary file; return rows.
+
+    The row number is the TabFormer User, so user_id must be 0..n-1.
+    """
+    t = consumers.sort_by("user_id") if consumers.num_rows else consumers
+    ids = t.column("user_id").to_numpy()
+    if ids.size and not np.array_equal(ids, np.arange(ids.size)):
+        raise InputError(
+            "consumers: user_id must be exactly 0..n-1 (the row number of sd254_users.csv is the TabFormer "
+            f"User), but {ids.size} consumers have ids {int(ids.min())}..{int(ids.max())} with gaps or repeats"
+        )
+    birth_year = t.column("birth_year").to_numpy().astype(np.int64)
+    cols = [
+        _text(t.column("name")),
+        _ints(end_year - birth_year),
+        _ints(t.column("retirement_age")),
+        _ints(birth_year),
+        _ints(t.column("birth_month")),
+        _text(t.column("gender")),
+        _text(t.column("address")),
+        _text(t.column("apartment")),
+        _text(t.column("city")),
+        _text(t.column("state")),
+        _zip_int(t.column("zipcode")),
+        _decimal(t.column("latitude")),
+        _decimal(t.column("longitude")),
+        _dollars(t.column("per_capita_income_zip")),
+        _dollars(t.column("yearly_income")),
+        _dollars(t.column("total_debt")),
+        _ints(t.column("fico_score")),
+        _ints(t.column("num_credit_cards")),
+    ]
+    return _write_csv(out, SD254_USERS_HEADER, cols, t.num_rows)
+
+
+def write_sd254_cards(cards: pa.Table, out) -> int:
+    """Write sd254_cards.csv rows to a path or binary file: one per (user, card index), its latest issue."""
+    t = latest_card_issues(cards)
+    cols = [
+        _ints(t.column("user_id")),
+        _ints(t.column("card_index")),
+        _text(t.column("card_brand")),
+        _text(t.column("card_type")),
+        _text(t.column("card_number")),
+        _month_year(t.column("expires")),
+        _text(t.column("cvv")),
+        _yes_no(t.column("has_chip"), "YES", "NO"),
+        _ints(t.column("cards_issued")),
+        _dollars(t.column("credit_limit")),
+        _month_year(t.column("acct_open_date")),
+        _ints(t.column("year_pin_last_changed")),
+        _yes_no(t.column("card_on_dark_web"), "Yes", "No"),
+    ]
+    return _write_csv(out, SD254_CARDS_HEADER, cols, t.num_rows)
+
+
+def latest_card_issues(cards: pa.Table) -> pa.Table:
+    """One row per (user_id, card_index): the issue with the latest valid_from (the last on ties)."""
+    if cards.num_rows == 0:
+        return cards
+    user = cards.column("user_id").to_numpy()
+    idx = cards.column("card_index").to_numpy()
+    start = cards.column("valid_from").cast(pa.int64()).to_numpy()
+    order = np.lexsort((start, idx, user))
+    u, c = user[order], idx[order]
+    last = np.ones(order.size, dtype=bool)
+    last[:-1] = (u[1:] != u[:-1]) | (c[1:] != c[:-1])
+    return cards.take(pa.array(order[last]))
+
+
+def _write_csv(out, header: str, cols: list[pa.Array], n: int) -> int:
+    if isinstance(out, str | os.PathLike):
+        with open(out, "wb") as f:
+            return _write_csv(f, header, cols, n)
+    out.write((header + "\n").encode())
+    step = 1 << 18
+    for a in range(0, n, step):
+        part = [c.slice(a, step) for c in cols]
+        part[-1] = pc.binary_join_element_wise(part[-1], "\n", "")
+        lines = pc.binary_join_element_wise(*part, ",")
+        out.write(_string_bytes(lines))
+    return n
+
+
+def _string_bytes(arr: pa.Array) -> memoryview:
+    """The concatenated bytes of a string array without nulls."""
+    bufs = arr.buffers()
+    offsets = np.frombuffer(bufs[1], dtype=np.int32)[arr.offset : arr.offset + len(arr) + 1]
+    if bufs[2] is None or not len(arr):
+        return memoryview(b"")
+    return memoryview(bufs[2])[int(offsets[0]) : int(offsets[-1])]
+
+
+def _arr(col) -> pa.Array:
+    return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+
+
+def _ints(col) -> pa.Array:
+    a = pa.array(col) if isinstance(col, np.ndarray) else _arr(col)
+    return pc.fill_null(pc.cast(a, pa.string()), "")
+
+
+def _text(col) -> pa.Array:
+    """Strings as CSV fields: null -> empty; quoted (quotes doubled) when holding , " CR or LF."""
+    a = pc.fill_null(_arr(col).cast(pa.string()), "")
+    data = a.buffers()[2]
+    if data is None:
+        return a
+    raw = np.frombuffer(data, dtype=np.uint8)
+    if not ((raw == 44) | (raw == 34) | (raw == 10) | (raw == 13)).any():
+        return a
+    needs = pc.match_substring_regex(a, '[,"\r\n]')
+    quoted = pc.binary_join_element_wise('"', pc.replace_substring(a, '"', '""'), '"', "")
+    return pc.if_else(needs, quoted, a)
+
+
+def _zip_int(col) -> pa.Array:
+    """ZIP strings as integers (leading zeros dropped, as in sd254); null -> empty."""
+    a = _arr(col)
+    try:
+        return pc.fill_null(pc.cast(pc.cast(a, pa.int64()), pa.string()), "")
+    except pa.ArrowInvalid as e:
+        raise InputError(f"zipcode holds a value that is not a number ({e}); ZIPs must be digits") from e
+
+
+def _decimal(col) -> pa.Array:
+    """Floats rounded to 2 decimals, shortest text, integral values with a trailing .0."""
+    x = np.round(_arr(col).to_numpy(zero_copy_only=False).astype(np.float64), 2)
+    s = pc.cast(pa.array(x), pa.string())
+    plain = pc.invert(pc.match_substring_regex(s, "[.eEn]"))
+    return pc.if_else(plain, pc.binary_join_element_wise(s, ".0", ""), s)
+
+
+def _dollars(col) -> pa.Array:
+    """Money as $ and whole dollars: $29278."""
+    x = _arr(col).to_numpy(zero_copy_only=False).astype(np.float64)
+    if not np.isfinite(x).all():
+        raise InputError("a money column holds a non-finite value; amounts must be finite numbers")
+    return pc.binary_join_element_wise("$", pc.cast(pa.array(np.rint(x).astype(np.int64)), pa.string()), "")
+
+
+def _month_year(col) -> pa.Array:
+    """Dates as MM/YYYY."""
+    days = _arr(col).cast(pa.int32()).to_numpy(zero_copy_only=False).astype(np.int64)
+    y, m = _civil_year_month(days)
+    months = pa.array([f"{k:02d}" for k in range(13)])
+    return pc.binary_join_element_wise(pc.take(months, pa.array(m)), pc.cast(pa.array(y), pa.string()), "/")
+
+
+def _civil_year_month(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    z = days + 719468
+    era = np.where(z >= 0, z, z - 146096) // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    y = yoe + era * 400
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    m = np.where(mp < 10, mp + 3, mp - 9)
+    return y + (m <= 2), m
+
+
+def _yes_no(col, yes: str, no: str) -> pa.Array:
+    return pc.if_else(_arr(col), yes, no)
+
+
+__all__ = [
+    "SD254_CARDS_HEADER",
+    "SD254_USERS_HEADER",
+    "TABFORMER_HEADER",
+    "ExportResult",
+    "export_tabformer",
+    "latest_card_issues",
+    "tabformer_bytes",
+    "write_sd254_cards",
+    "write_sd254_users",
+    "write_tabformer_transactions",
+]

@@ -1,0 +1,437 @@
+"""One consumer's life as transactions: what they buy, when, where, with which card, and how it ends.
+
+Per consumer, from their own stream (so the result does not depend on shards or workers):
+  1. tastes: which catalogue items they buy, a personal yearly rate, amount level and spread, and a few
+     favourite hours per item (TabFormer consumers are spiky: most purchases fall in a few slots);
+  2. days: home, getaway, vacation or business trip (sim.trips), weekday or weekend;
+  3. purchases: per item and day class, a Poisson count at the personal rate times the item's day-type
+     and trip-state propensities, spread uniformly over the days of that class; recurring bills fall on
+     a personal day of the month instead;
+  4. where: near home from a personal set of regular merchants (the favourite grocery, the usual gas
+     station) with occasional new ones; at the destination while travelling; online at a few big sites;
+  5. how: cash (to cash.parquet) more often for small amounts, low incomes and earlier years; otherwise
+     a card active that day, by personal preference; online by the item's yearly online share; chip
+     only on chip cards after the liability shift, as terminals adopt it; swipe otherwise;
+  6. afterwards: refunds of earlier purchases at the same merchant a few days later, and declines from
+     balances and other causes (sim.balances).
+Rows come out sorted by time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cardworld.rng import Stream, stream
+from cardworld.sim.balances import simulate_balances
+from cardworld.sim.context import YEAR0, SimContext
+from cardworld.sim.trips import HOME, Trips, day_states, simulate_trips
+from cardworld.world.merchants import FOREIGN_BASE, ONLINE_CELL, merchant_hash
+
+SWIPE, CHIP, ONLINE = 0, 1, 2
+USE_CHIP = ("Swipe Transaction", "Chip Transaction", "Online Transaction")
+_DAY = 86400
+
+
+@dataclass
+class ConsumerInput:
+    """What the simulator needs of one consumer, their card issues and accounts (plain arrays)."""
+
+    user_id: int
+    birth_day: int  # days since 1970
+    retirement_age: int
+    yearly_income: float
+    home_zip_row: int
+    travel_propensity: float
+    online_propensity: float
+    cash_propensity: float
+    works: bool
+    # card issues
+    card_index: np.ndarray  # int16
+    valid_from: np.ndarray  # int64 seconds
+    valid_to: np.ndarray  # int64 seconds
+    has_chip: np.ndarray  # bool
+    card_kind: np.ndarray  # int8: 0 credit, 1 debit, 2 prepaid
+    card_account: np.ndarray  # int32 local account of each issue
+    # accounts
+    acct_kind: np.ndarray
+    acct_limit: np.ndarray
+    acct_balance0: np.ndarray
+    acct_pay_share: np.ndarray
+    acct_paycheck: np.ndarray
+    acct_pay_period: np.ndarray
+
+
+@dataclass
+class ConsumerOutput:
+    card: dict[str, np.ndarray]  # transaction columns (coded), sorted by time
+    cash: dict[str, np.ndarray]
+    trips: Trips
+    merchants: np.ndarray  # (m, 3) int64 unique (cell, mcc, k) visited
+
+
+def _years(day: np.ndarray) -> np.ndarray:
+    return day.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+
+
+def simulate_consumer(ctx: SimContext, c: ConsumerInput) -> ConsumerOutput | None:
+    cfg = ctx.cfg
+    cat = ctx.catalogue
+    rng = stream(cfg.seed, Stream.CONSUMER, c.user_id)
+    first_card = int(c.valid_from.min() // _DAY) if c.valid_from.size else ctx.end_day + 1
+    adult_day = c.birth_day + int(18 * 365.25)
+    first_day = max(ctx.start_day, adult_day, first_card)
+    last_day = ctx.end_day
+    if first_day > last_day:
+        return None
+    n_days = last_day - first_day + 1
+    retire_day = c.birth_day + int(c.retirement_age * 365.25)
+    old_day = c.birth_day + int(75 * 365.25)
+
+    # 1. Tastes.
+    n_items = len(cat)
+    income_ratio = c.yearly_income * cat.reference_income / cfg.table1.income.mean / cat.reference_income
+    rate_f, amount_f = cat.income_factors(income_ratio * cat.reference_income)
+    tpy = cfg.table1.transactions_per_year
+    cv = tpy.sd / tpy.mean if tpy.mean > 0 else 0.0
+    s2 = np.log1p(cv * cv)
+    activity = np.exp(rng.normal(-0.5 * s2, np.sqrt(s2)))  # mean 1, cv of transactions per year
+    buyer = rng.random(n_items) < cat.buyers
+    rate = np.exp(np.log(cat.rate_median_per_year) + cat.rate_sigma * rng.normal(size=n_items))
+    rate *= rate_f * ctx.rate_scale * activity * buyer
+    amount_med = cat.amount_median * amount_f * np.exp(0.25 * rng.normal(size=n_items))
+    amount_sig = cat.amount_sigma * rng.uniform(0.8, 1.1, size=n_items)
+    hours = _personal_hours(rng, cat.hours)
+    bill_dom = rng.integers(1, 29, size=n_items)
+
+    # 2. Days.
+    def pick_destination(r: np.random.Generator, kinds: np.ndarray, foreign: np.ndarray) -> np.ndarray:
+        w = np.where(kinds[:, None] == 3, ctx.dest.business[None, :], ctx.dest.leisure[None, :])
+        w = w * (ctx.dest.foreign[None, :] == foreign[:, None])
+        cum = np.cumsum(w, axis=1)
+        u = r.random(kinds.size) * cum[:, -1]
+        return (cum < u[:, None]).sum(axis=1)
+
+    works_until = retire_day if c.works else first_day - 1
+    trips = simulate_trips(
+        rng, cfg.trips, first_day, last_day, c.travel_propensity, works_until, old_day, pick_destination
+    )
+    state, trip_of_day = day_states(trips, first_day, n_days)
+    days = first_day + np.arange(n_days)
+    weekend = ((days + 3) % 7) >= 5
+    klass = state.astype(np.int64) * 2 + weekend
+    order = np.argsort(klass, kind="stable")
+    n_class = np.bincount(klass, minlength=8)
+    class_off = np.concatenate(([0], np.cumsum(n_class)))
+
+    # 3. Purchases at will: Poisson per (item, day class), days uniform within the class.
+    wk = np.stack([cat.weekday, cat.weekend], axis=1)  # (items, 2)
+    per_day = rate / 365.25
+    lam = (
+        per_day[:, None] * cat.trip_factor[:, np.arange(8) // 2] * wk[:, np.arange(8) % 2] * n_class[None, :]
+    )
+    lam[cat.recurring] = 0.0
+    counts = rng.poisson(lam)
+    item = np.repeat(np.repeat(np.arange(n_items), 8), counts.ravel())
+    cls = np.repeat(np.tile(np.arange(8), n_items), counts.ravel())
+    pick = np.floor(rng.random(item.size) * n_class[cls]).astype(np.int64)
+    day = days[order[class_off[cls] + pick]]
+    # Recurring bills: a personal day of the month, at home rates (12 a year at most).
+    rec_items = np.flatnonzero(cat.recurring & (rate > 0))
+    if rec_items.size:
+        dom = (
+            days
+            - days.astype("datetime64[D]").astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+        ) + 1
+        r_item, r_day = [item], [day]
+        for i in rec_items.tolist():
+            every = max(1, round(12.0 / max(rate[i], 1e-9)))  # bill every `every` months
+            hit = days[dom == bill_dom[i]]
+            hit = hit[np.arange(hit.size) % every == 0]
+            r_item.append(np.full(hit.size, i))
+            r_day.append(hit)
+        item, day = np.concatenate(r_item), np.concatenate(r_day)
+    year = _years(day)
+    alive = (cat.first_year[item] <= year) & (year <= cat.last_year[item])
+    item, day, year = item[alive], day[alive], year[alive]
+    n = item.size
+    if n == 0:
+        return None
+    hour = (hours[item] < rng.random(n)[:, None]).sum(axis=1).clip(0, 23)
+    minute = rng.integers(0, 60, size=n)
+    time = day * _DAY + hour * 3600 + minute * 60
+    st = state[day - first_day]
+    trip = trip_of_day[day - first_day]
+
+    # Amounts in cents (money transfers in steps of $20).
+    amt = np.exp(np.log(amount_med[item]) + amount_sig[item] * rng.normal(size=n))
+    amt = np.where(cat.recurring[item], amount_med[item], amt)
+    amt = np.clip(amt, cat.amount_min[item], cat.amount_max[item])
+    step = cat.amount_step[item]
+    amt = np.maximum(np.round(amt / step), 1) * step
+    cents = np.round(amt * 100).astype(np.int64)
+
+    # 5. Channel and cash.
+    yi = np.clip(year - YEAR0, 0, ctx.online_share.shape[0] - 1)
+    p_online = np.clip(ctx.online_share[yi, item] * c.online_propensity, 0, 0.97)
+    online = rng.random(n) < p_online
+    small = np.where(cents < cfg.cash.small_amount * 100, 1.5, 0.7)
+    low = 1.3 if c.yearly_income < cfg.cash.low_income else 0.85
+    p_cash = np.clip(ctx.cash_share[yi] * c.cash_propensity * cat.cash_affinity[item] * small * low, 0, 0.95)
+    cash = ~online & (rng.random(n) < p_cash)
+
+    # 4. Merchants: cell, MCC and k.
+    mcc_pos = np.searchsorted(ctx.mcc_gcum, item + rng.random(n), side="right")
+    mcc_pos = np.minimum(mcc_pos, cat.mcc_offsets[item + 1] - 1)
+    mcc = cat.mcc_codes[mcc_pos].astype(np.int64)
+    home_city = int(ctx.zip_city[c.home_zip_row])
+    cell = np.full(n, home_city, dtype=np.int64)
+    away = (st != HOME) & (trip >= 0)
+    trip_dest = np.append(trips.dest, -1)  # index -1 (no trip) reads the sentinel
+    dest = np.where(away, trip_dest[trip], -1)
+    dest_city = np.where(dest >= 0, ctx.dest_city[np.maximum(dest, 0)], -1)
+    cell = np.where(away & (dest_city >= 0), dest_city, cell)
+    cell = np.where(away & (dest_city < 0), FOREIGN_BASE + dest, cell)
+    cell = np.where(online, ONLINE_CELL, cell)
+    k = _choose_k(ctx, rng, c, item, mcc, cell, online, away, n_items)
+    # Regular merchants carry their own MCC (each merchant has exactly one): re-read it from the regulars.
+    mcc = np.where(k[1] >= 0, k[1], mcc)
+    k = k[0]
+
+    # Card choice among issues active at that time, by personal preference.
+    card_pick, card_ok = _choose_card(rng, c, time, online | away, cents)
+    keep_card = ~cash & card_ok
+    # 6a. Refunds: a later negative row at the same merchant, same card and amount.
+    refund = keep_card & (rng.random(n) < cat.refund_rate[item])
+    r_idx = np.flatnonzero(refund)
+    r_delay = (1 + rng.geometric(0.25, size=r_idx.size)) * _DAY + rng.integers(-3, 4, size=r_idx.size) * 3600
+    r_time = time[r_idx] + r_delay
+    r_ok = r_time < (last_day + 1) * _DAY
+    r_idx, r_time = r_idx[r_ok], r_time[r_ok]
+    # Refunds land while the card issue is still valid.
+    r_ok = r_time < c.valid_to[card_pick[r_idx]]
+    r_idx, r_time = r_idx[r_ok], r_time[r_ok]
+
+    ci = np.flatnonzero(keep_card)
+    rows = np.concatenate([ci, r_idx])
+    t_all = np.concatenate([time[ci], r_time])
+    sign = np.concatenate([np.ones(ci.size, np.int64), -np.ones(r_idx.size, np.int64)])
+    o = np.lexsort((np.arange(rows.size), t_all))
+    rows, t_all, sign = rows[o], t_all[o], sign[o]
+    issue = card_pick[rows]
+    amount = sign * cents[rows] / 100.0
+    chan = np.where(
+        online[rows],
+        ONLINE,
+        np.where(
+            c.has_chip[issue]
+            & (t_all >= _chip_shift(ctx))
+            & (rng.random(rows.size) < ctx.chip_adoption[np.clip(_years(t_all // _DAY) - YEAR0, 0, None)]),
+            CHIP,
+            SWIPE,
+        ),
+    ).astype(np.int8)
+    card_present = chan != ONLINE
+    pin = (
+        card_present
+        & (c.card_kind[issue] != 0)
+        & (rng.random(rows.size) < cat.card_present_pin_share[item[rows]])
+    )
+    e = cfg.errors
+    acct = c.card_account[issue].astype(np.int32)
+    pay_share, paycheck = _money_habits(rng, c, acct, amount, n_days)
+    errors, _ = simulate_balances(
+        t_all,
+        amount,
+        acct,
+        card_present,
+        pin,
+        c.acct_kind,
+        c.acct_limit,
+        c.acct_balance0,
+        pay_share,
+        paycheck,
+        c.acct_pay_period,
+        first_day,
+        rng.random((rows.size, 4)),
+        e.bad_pin,
+        e.technical_glitch,
+        e.bad_card_number,
+        e.bad_cvv,
+        e.bad_expiration,
+        e.bad_zipcode,
+    )
+    card_cols = _columns(ctx, c, rows, t_all, amount, chan, errors, c.card_index[issue], cell, mcc, k, dest)
+    cash_rows = np.flatnonzero(cash)
+    cash_cols = _columns(
+        ctx,
+        c,
+        cash_rows,
+        time[cash_rows],
+        cents[cash_rows] / 100.0,
+        np.zeros(cash_rows.size, np.int8),
+        np.zeros(cash_rows.size, np.uint8),
+        None,
+        cell,
+        mcc,
+        k,
+        dest,
+    )
+    o = np.argsort(cash_cols["timestamp"], kind="stable")
+    cash_cols = {name: v[o] for name, v in cash_cols.items()}
+    seen = np.unique(np.stack([cell[rows], mcc[rows], k[rows]], axis=1), axis=0)
+    return ConsumerOutput(card=card_cols, cash=cash_cols, trips=trips, merchants=seen)
+
+
+def _money_habits(
+    rng: np.random.Generator, c: ConsumerInput, acct: np.ndarray, amount: np.ndarray, n_days: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Payments and paychecks that match how much this person actually spends on each account.
+
+    People broadly live within their means: a credit account's monthly payment covers its monthly card
+    spend times a personal slack, and a debit account's inflow covers its spend likewise. The slack is
+    lognormal around 2 and lower for low incomes, so declines for insufficient balance come from the
+    tight months of tight budgets (and grow near the limit), not from a balance that drifts forever.
+    """
+    n_acct = c.acct_kind.size
+    months = max(n_days / 30.44, 1.0)
+    spend = np.bincount(acct, weights=np.maximum(amount, 0.0), minlength=n_acct) / months
+    slack = 2.0 * np.exp(0.3 * rng.normal()) * min(max(c.yearly_income / 45_000.0, 0.5), 2.0) ** 0.3
+    credit = c.acct_kind == 0
+    need_share = np.where(c.acct_limit > 0, spend * slack / np.maximum(c.acct_limit, 1.0), 1.0)
+    pay_share = np.where(
+        credit, np.clip(np.maximum(c.acct_pay_share, need_share), 0.0, 1.0), c.acct_pay_share
+    )
+    per_period = spend * c.acct_pay_period / 30.44
+    # The balance model keeps 40% of each paycheck for card spending (the rest pays bills).
+    paycheck = np.where(
+        c.acct_kind == 1, np.maximum(c.acct_paycheck, per_period * slack / 0.4), c.acct_paycheck
+    )
+    return pay_share, paycheck
+
+
+def _chip_shift(ctx: SimContext) -> int:
+    d = ctx.cfg.channels.chip_shift_date
+    return int(np.datetime64(d, "s").astype(np.int64))
+
+
+def _personal_hours(rng: np.random.Generator, item_hours: np.ndarray) -> np.ndarray:
+    """Cumulative personal hour distribution per item: 40% the item's profile, 60% on three favourite hours
+    drawn from it (weights 0.5, 0.3, 0.2)."""
+    n_items = item_hours.shape[0]
+    cum = np.cumsum(item_hours, axis=1)
+    fav = (cum[:, None, :] < rng.random((n_items, 3))[:, :, None] * cum[:, -1:, None]).sum(axis=2).clip(0, 23)
+    personal = 0.4 * item_hours / item_hours.sum(axis=1, keepdims=True)
+    for j, w in enumerate((0.3, 0.18, 0.12)):
+        personal[np.arange(n_items), fav[:, j]] += w
+    pc = np.cumsum(personal, axis=1)
+    return pc / pc[:, -1:]
+
+
+def _choose_k(
+    ctx: SimContext,
+    rng: np.random.Generator,
+    c: ConsumerInput,
+    item: np.ndarray,
+    mcc: np.ndarray,
+    cell: np.ndarray,
+    online: np.ndarray,
+    away: np.ndarray,
+    n_items: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(k, regular's MCC or -1) per row. At home: a personal set of regulars per item (Zipf weights) and a
+    10% chance of a new merchant; away: any merchant at the destination; online: a few big sites."""
+    n = item.size
+    cat = ctx.catalogue
+    home_city = int(ctx.zip_city[c.home_zip_row])
+    # Regulars: 1-6 per item, each with its own MCC (drawn by the item's weights) and k.
+    n_reg = np.minimum(1 + rng.poisson(1.2, size=n_items), 6)
+    reg_item = np.repeat(np.arange(n_items), n_reg)
+    rank = np.arange(reg_item.size) - np.repeat(np.cumsum(n_reg) - n_reg, n_reg)
+    w = 1.0 / (1.0 + rank) ** 1.3
+    grp_sum = np.bincount(reg_item, weights=w, minlength=n_items)
+    within = np.cumsum(w) - np.repeat(np.cumsum(grp_sum) - grp_sum, n_reg)
+    gcum = reg_item + within / grp_sum[reg_item]
+    gcum[np.cumsum(n_reg) - 1] = np.arange(n_items) + 1.0
+    pos = np.searchsorted(ctx.mcc_gcum, reg_item + rng.random(reg_item.size), side="right")
+    pos = np.minimum(pos, cat.mcc_offsets[reg_item + 1] - 1)
+    reg_mcc = cat.mcc_codes[pos].astype(np.int64)
+    n_home = ctx.city_merchants[home_city]
+    reg_k = np.floor(rng.random(reg_item.size) * n_home).astype(np.int64)
+    r = np.searchsorted(gcum, item + rng.random(n), side="right")
+    r = np.minimum(r, np.cumsum(n_reg)[item] - 1)
+    u_new = rng.random(n)
+    u_k = rng.random(n)
+    at_home = ~online & ~away
+    regular = at_home & (u_new >= 0.10)
+    k = np.where(regular, reg_k[r], 0)
+    size = np.where(
+        cell >= FOREIGN_BASE,
+        ctx.dest_merchants[np.clip(cell - FOREIGN_BASE, 0, ctx.dest_merchants.size - 1)],
+        ctx.city_merchants[np.clip(cell, 0, ctx.city_merchants.size - 1)],
+    )
+    k = np.where(~regular & ~online, np.floor(u_k * size).astype(np.int64), k)
+    k = np.where(online, np.floor(60 * u_k**3).astype(np.int64), k)  # a few big sites take most
+    return k, np.where(regular, reg_mcc[r], -1)
+
+
+def _choose_card(
+    rng: np.random.Generator,
+    c: ConsumerInput,
+    time: np.ndarray,
+    travel_or_online: np.ndarray,
+    cents: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(issue row, has an active card) per purchase, by personal preference among the issues in use:
+    credit cards are favoured online and on trips; a prepaid card is a rare choice, and never for more
+    than a quarter of its load."""
+    n_cards = int(c.card_index.max()) + 1 if c.card_index.size else 0
+    pref = np.exp(rng.normal(0.0, 1.0, size=max(n_cards, 1)))
+    w = pref[c.card_index][None, :] * (
+        1.0 + (c.card_kind == 0)[None, :] * travel_or_online[:, None].astype(np.float64)
+    )
+    prepaid = c.card_kind == 2
+    load = c.acct_limit[c.card_account]
+    w = np.where(prepaid[None, :], w * 0.05 * (cents[:, None] <= 25.0 * load[None, :]), w)
+    active = (c.valid_from[None, :] <= time[:, None]) & (time[:, None] < c.valid_to[None, :])
+    cum = np.cumsum(w * active, axis=1)
+    total = cum[:, -1] if cum.shape[1] else np.zeros(time.size)
+    u = rng.random(time.size) * total
+    pick = (cum <= u[:, None]).sum(axis=1)
+    ok = total > 0
+    return np.minimum(pick, max(c.card_index.size - 1, 0)), ok
+
+
+def _columns(ctx, c, rows, time, amount, chan, errors, card_id, cell, mcc, k, dest) -> dict[str, np.ndarray]:
+    """Coded transaction columns for the chosen rows."""
+    seed = ctx.cfg.seed
+    cl, mc, kk = cell[rows], mcc[rows], k[rows]
+    h = merchant_hash(seed, cl, mc, kk)
+    online = cl == ONLINE_CELL
+    foreign = cl >= FOREIGN_BASE
+    d = np.clip(cl - FOREIGN_BASE, 0, len(ctx.dest.city) - 1)
+    cc = np.clip(cl, 0, len(ctx.cities) - 1)
+    city = np.where(online, ctx.online_city, np.where(foreign, len(ctx.cities) + d, cc))
+    state = np.where(online, -1, np.where(foreign, ctx.dest_state[d], ctx.city_state[cc]))
+    nz = ctx.cities.zip_offsets[cc + 1] - ctx.cities.zip_offsets[cc]
+    zrow = ctx.cities.zip_rows[ctx.cities.zip_offsets[cc] + (h % nz.astype(np.uint64)).astype(np.int64)]
+    zipc = np.where(online | foreign, -1, zrow)
+    cols = {
+        "user_id": np.full(rows.size, c.user_id, dtype=np.int32),
+        "timestamp": time.astype(np.int64),
+        "amount": amount.astype(np.float64),
+        "use_chip": chan.astype(np.int8),
+        "merchant_id": h.view(np.int64),
+        "merchant_city": city.astype(np.int32),
+        "merchant_state": state.astype(np.int32),
+        "zip": zipc.astype(np.int32),
+        "mcc": mc.astype(np.int16),
+        "errors": errors.astype(np.uint8),
+    }
+    if card_id is not None:
+        cols["card_id"] = card_id.astype(np.int16)
+    return cols
+
+
+__all__ = ["CHIP", "ONLINE", "SWIPE", "USE_CHIP", "ConsumerInput", "ConsumerOutput", "simulate_consumer"]

@@ -1,0 +1,261 @@
+"""make_cards and luhn: determinism, numbers, shares, issue timelines and accounts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cardworld.config import WorldConfig
+from cardworld.rng import Stream, stream
+from cardworld.world import (
+    BRANDS,
+    Accounts,
+    Cards,
+    Consumers,
+    is_luhn_valid,
+    luhn_check_digit,
+    make_card_number,
+    make_cards,
+    make_consumers,
+)
+
+N = 3000
+
+
+@pytest.fixture(scope="module")
+def cfg() -> WorldConfig:
+    return WorldConfig(consumers=N, seed=11)
+
+
+@pytest.fixture(scope="module")
+def pop(cfg: WorldConfig) -> Consumers:
+    return make_consumers(cfg)
+
+
+@pytest.fixture(scope="module")
+def world(cfg: WorldConfig, pop: Consumers) -> tuple[Cards, Accounts]:
+    return make_cards(cfg, pop)
+
+
+# ---------------------------------------------------------------- Luhn
+@pytest.mark.parametrize("number", ["4111111111111111", "5500005555555559", "378282246310005", "6011111111111117",
+                                    "5555555555554444", "4012888888881881", "371449635398431"])  # fmt: skip
+def test_luhn_known_valid(number: str) -> None:
+    assert is_luhn_valid(number)
+    assert luhn_check_digit(number[:-1]) == number[-1]
+
+
+@pytest.mark.parametrize(
+    "number", ["4111111111111112", "5500005555555558", "378282246310006", "", "4", "41x1"]
+)
+def test_luhn_known_invalid(number: str) -> None:
+    assert not is_luhn_valid(number)
+
+
+def _prefix_ok(brand: str, number: str) -> bool:
+    if brand == "Visa":
+        return len(number) == 16 and number[0] == "4"
+    if brand == "Mastercard":
+        return len(number) == 16 and (51 <= int(number[:2]) <= 55 or 2221 <= int(number[:4]) <= 2720)
+    if brand == "Amex":
+        return len(number) == 15 and number[:2] in ("34", "37")
+    return len(number) == 16 and (number[:4] == "6011" or number[:2] == "65")
+
+
+def test_make_card_number_scalar() -> None:
+    rng = stream(0, Stream.CARDS, 0)
+    for brand in BRANDS:
+        for _ in range(50):
+            num = make_card_number(rng, brand)
+            assert is_luhn_valid(num), (brand, num)
+            assert _prefix_ok(brand, num), (brand, num)
+
+
+def test_generated_numbers_valid(world: tuple[Cards, Accounts]) -> None:
+    cards, _ = world
+    for brand, num, cvv in zip(cards.card_brand.tolist(), cards.card_number.tolist(), cards.cvv.tolist(),
+                               strict=True):  # fmt: skip
+        assert is_luhn_valid(num), (brand, num)
+        assert _prefix_ok(brand, num), (brand, num)
+        assert cvv.isdigit()
+        assert len(cvv) == (4 if brand == "Amex" else 3)
+    assert len(np.unique(cards.card_number)) == len(cards)  # a reissue gets a new number
+    mc = cards.card_number[cards.card_brand == "Mastercard"]
+    assert (np.char.startswith(mc, "2")).any()  # 2-series numbers appear from 2017 on
+
+
+# ---------------------------------------------------------------- determinism
+def _equal(a, b) -> None:
+    for name, col in a.columns().items():
+        other = b.columns()[name]
+        assert col.dtype == other.dtype, name
+        assert col.tobytes() == other.tobytes(), name
+
+
+def test_subset_equals_rows_of_full_draw(
+    cfg: WorldConfig, pop: Consumers, world: tuple[Cards, Accounts]
+) -> None:
+    cards, accounts = world
+    ids = np.array([5, 6, 2999])
+    sub_cards, sub_acc = make_cards(cfg, pop.take(ids))
+    rows = np.flatnonzero(np.isin(cards.user_id, ids))
+    _equal(sub_cards, Cards(**{k: v[rows] for k, v in cards.columns().items()}))
+    arows = np.flatnonzero(np.isin(accounts.user_id, ids))
+    _equal(sub_acc, Accounts(**{k: v[arows] for k, v in accounts.columns().items()}))
+    # Same seed same bytes; another seed differs.
+    again, _ = make_cards(cfg, pop.take(ids))
+    _equal(again, sub_cards)
+    other, _ = make_cards(cfg.model_copy(update={"seed": 12}), pop.take(ids))
+    assert not np.array_equal(other.card_number[:3], sub_cards.card_number[:3])
+
+
+def test_dtypes(world: tuple[Cards, Accounts]) -> None:
+    cards, acc = world
+    assert cards.user_id.dtype == np.int32
+    assert cards.card_index.dtype == np.int16
+    assert cards.cards_issued.dtype == np.int16
+    assert cards.account_id.dtype == np.int64
+    assert cards.expires.dtype == np.dtype("datetime64[D]")
+    assert cards.valid_from.dtype == np.dtype("datetime64[s]")
+    assert cards.valid_to.dtype == np.dtype("datetime64[s]")
+    assert cards.acct_open_date.dtype == np.dtype("datetime64[D]")
+    assert cards.has_chip.dtype == bool
+    assert not cards.card_on_dark_web.any()
+    assert acc.account_id.dtype == np.int64
+    assert acc.pay_period_days.dtype == np.int8
+    assert set(np.unique(cards.card_type)) <= {"Debit", "Credit", "Debit (Prepaid)"}
+
+
+# ---------------------------------------------------------------- shares
+def test_shares_match_tabformer(cfg: WorldConfig, pop: Consumers, world: tuple[Cards, Accounts]) -> None:
+    cards, _ = world
+    last = cards.latest()
+    assert len(last) == int(pop.num_credit_cards.astype(np.int64).sum())
+    brand, kind, limit = cards.card_brand[last], cards.card_type[last], cards.credit_limit[last]
+    # ~9,200 card indexes from 3,000 consumers. A share p has binomial SE sqrt(p(1-p)/9200) (0.5 points at
+    # p = 0.5, 0.26 at 6.5%); cards of one consumer are correlated (FICO, shared accounts), so allow a
+    # design effect of ~2 and a calibration error of ~0.5 points: ±3 points for the big shares, ±1.5 for
+    # the small ones.
+    for name, target, tol in [("Mastercard", 0.52, 0.03), ("Visa", 0.38, 0.03), ("Amex", 0.065, 0.015),
+                              ("Discover", 0.034, 0.012)]:  # fmt: skip
+        assert abs((brand == name).mean() - target) < tol, name
+    for name, target, tol in [
+        ("Debit", 0.57, 0.03),
+        ("Credit", 0.33, 0.03),
+        ("Debit (Prepaid)", 0.094, 0.015),
+    ]:
+        assert abs((kind == name).mean() - target) < tol, name
+    assert (kind[np.isin(brand, ["Amex", "Discover"])] == "Credit").all()
+    # Chip on the latest issue (world ending 2020): cards not reissued since 2014 are closed or prepaid.
+    assert abs(cards.has_chip[last].mean() - 0.895) < 0.03
+    # Medians of lognormal-ish limits: the sample median of ~3,000 (credit) or ~5,000 (debit) values has a
+    # relative SE of ~2-3%; ±12% covers that and the calibration. Prepaid (~850 values, wider) ±20%.
+    for name, target, tol in [
+        ("Credit", 10_100, 0.12),
+        ("Debit", 16_454, 0.12),
+        ("Debit (Prepaid)", 65, 0.2),
+    ]:
+        assert abs(np.median(limit[kind == name]) / target - 1.0) < tol, name
+    assert limit[kind == "Debit (Prepaid)"].max() <= 500
+    assert abs(limit[kind == "Credit"].mean() / cfg.table1.credit_limit.mean - 1.0) < 0.15
+    years_open = (np.datetime64(cfg.end) - cards.acct_open_date[last]).astype(np.int64) / 365.25
+    assert abs(years_open.mean() - cfg.table1.years_account_open.mean) < 1.0
+    # Credit limits rise with income.
+    credit_users = cards.user_id[last][kind == "Credit"]
+    assert np.corrcoef(np.log(limit[kind == "Credit"]), np.log(pop.yearly_income[credit_users]))[0, 1] > 0.2
+
+
+# ---------------------------------------------------------------- issue timelines
+def test_issue_timelines(cfg: WorldConfig, pop: Consumers, world: tuple[Cards, Accounts]) -> None:
+    cards, _ = world
+    end = np.datetime64(cfg.end)
+    assert (cards.valid_from < cards.valid_to).all()
+    assert (cards.valid_from.astype("datetime64[D]") <= cards.expires).all()
+    assert (cards.valid_to.astype("datetime64[D]") <= cards.expires + 1).all()
+    assert ((cards.expires + 1).astype("datetime64[M]").astype("datetime64[D]") == cards.expires + 1).all()
+    assert (cards.valid_from.astype("datetime64[D]") <= end).all()
+    same = (cards.user_id[1:] == cards.user_id[:-1]) & (cards.card_index[1:] == cards.card_index[:-1])
+    # Issues of one card index follow each other without overlap, numbered 1, 2, 3, ...
+    assert (cards.cards_issued[1:][same] == cards.cards_issued[:-1][same] + 1).all()
+    assert (cards.cards_issued[1:][~same] == 1).all()
+    assert cards.cards_issued[0] == 1
+    assert (cards.valid_to[:-1][same] <= cards.valid_from[1:][same]).all()
+    assert (cards.account_id[1:][same] == cards.account_id[:-1][same]).all()
+    assert (cards.acct_open_date[1:][same] == cards.acct_open_date[:-1][same]).all()
+    first = cards.cards_issued == 1
+    assert (cards.valid_from[first].astype("datetime64[D]") == cards.acct_open_date[first]).all()
+    # Prepaid: one issue of 1-3 years.
+    pre = cards.card_type == "Debit (Prepaid)"
+    assert (cards.cards_issued[pre] == 1).all()
+    life = (cards.expires[pre] - cards.valid_from[pre].astype("datetime64[D]")).astype(np.int64)
+    assert life.min() >= 365 - 31
+    assert life.max() <= 3 * 366 + 31
+    # Chip iff the issue starts in or after chip_card_year.
+    year = cards.valid_from.astype("datetime64[Y]").astype(np.int64) + 1970
+    assert np.array_equal(cards.has_chip, year >= cfg.channels.chip_card_year)
+    # Cards open after the holder turns 18.
+    pos = np.searchsorted(pop.user_id, cards.user_id)
+    open_year = cards.acct_open_date.astype("datetime64[Y]").astype(np.int64) + 1970
+    assert (open_year >= pop.birth_year[pos] + 18).all()
+    assert (cards.year_pin_last_changed >= open_year).all()
+    assert (cards.year_pin_last_changed <= cfg.end.year).all()
+    # The card population in use grows over the years.
+    counts = [len(cards.in_use(np.datetime64(f"{y}-06-30"))) for y in (2000, 2010, 2020)]
+    assert counts[0] < counts[1] < counts[2]
+
+
+def test_accounts(cfg: WorldConfig, pop: Consumers, world: tuple[Cards, Accounts]) -> None:
+    cards, acc = world
+    assert len(np.unique(acc.account_id)) == len(acc)
+    assert ((acc.account_id // 16) == acc.user_id).all()
+    assert np.isin(cards.account_id, acc.account_id).all()
+    last = cards.latest()
+    # Cards per account averages 1.1 (SE ~0.005).
+    assert abs(len(last) / len(acc) - cfg.table1.cards_per_account.mean) < 0.05
+    assert int(acc.n_cards.astype(np.int64).sum()) == len(last)
+    row = np.searchsorted(acc.account_id, cards.account_id)
+    assert np.array_equal(acc.account_id[row], cards.account_id)  # accounts are sorted (by user then id)
+    kinds = {"Debit": "debit", "Credit": "credit", "Debit (Prepaid)": "prepaid"}
+    assert all(kinds[t] == k for t, k in zip(cards.card_type.tolist(), acc.kind[row].tolist(), strict=True))
+    assert np.array_equal(cards.credit_limit, acc.credit_limit[row])
+    assert (cards.acct_open_date >= acc.opened[row]).all()
+    credit = acc.kind == "credit"
+    assert set(np.unique(acc.payment_habit[credit])) == {"full", "minimum", "partial"}
+    assert (acc.payment_habit[~credit] == "full").all()
+    assert ((acc.pay_share > 0) & (acc.pay_share <= 1)).all()
+    assert (acc.initial_balance[credit] <= acc.credit_limit[credit]).all()
+    assert (acc.initial_balance >= 0).all()
+    assert set(np.unique(acc.pay_period_days)) <= {7, 14, 15, 30}
+    assert (acc.paycheck_amount[acc.kind != "debit"] == 0).all()
+    # A consumer's debit accounts together get one net paycheck.
+    debit = acc.kind == "debit"
+    per_user = np.bincount(acc.user_id[debit], weights=acc.paycheck_amount[debit], minlength=N)
+    has = np.bincount(acc.user_id[debit], minlength=N) > 0
+    periods = np.bincount(acc.user_id, weights=acc.pay_period_days, minlength=N) / np.maximum(
+        np.bincount(acc.user_id, minlength=N), 1
+    )
+    per_year = np.select([periods == 7, periods == 14, periods == 15], [52, 26, 24], 12)
+    assert np.allclose(per_user[has] * per_year[has], 0.78 * pop.yearly_income[has], rtol=1e-3)
+    # Closed accounts: prepaid at their card's expiry, others while the last issue was in use.
+    closed = ~np.isnat(acc.closed)
+    assert (acc.closed[closed] > acc.opened[closed]).all()
+    assert (acc.closed[closed] <= np.datetime64(cfg.end)).all()
+
+
+def test_edge_worlds() -> None:
+    cfg = WorldConfig(seed=3)
+    cards, accounts = make_cards(cfg, make_consumers(cfg, []))
+    assert len(cards) == 0
+    assert len(accounts) == 0
+    # A world ending before chip cards: no chips; nothing starts after the end; at most 45 years back.
+    early = WorldConfig(seed=3, start="1995-01-01", end="2000-06-30")
+    cards, accounts = make_cards(early, make_consumers(early, range(300)))
+    assert not cards.has_chip.any()
+    assert (cards.valid_from <= np.datetime64("2000-06-30")).all()
+    assert (cards.acct_open_date >= np.datetime64("1955-06-30")).all()
+    # One card each, one card per account.
+    one = WorldConfig(
+        seed=3, table1={"cards_per_consumer": {"mean": 1, "sd": 0}, "cards_per_account": {"mean": 1, "sd": 0}}
+    )
+    cards, accounts = make_cards(one, make_consumers(one, range(200)))
+    assert len(cards.latest()) == len(accounts)
