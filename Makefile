@@ -17,8 +17,13 @@ $(VENV)/.dev: pyproject.toml $(VENV)/.core
 	$(PIP) -e ".[dev]"
 	touch $@
 
+# A small default world (100 consumers, 2010-2020), its TabFormer CSV, and a summary.
 run: $(VENV)/.core
-	$(BIN)/cardworld demo
+	$(BIN)/cardworld generate --consumers 100 --start 2010-01-01 --end 2020-12-31 --seed 0 \
+		--out out/world --workers 2 --overwrite
+	$(BIN)/cardworld export out/world --format tabformer --out out/card_transaction.csv \
+		--users-csv out/sd254_users.csv --cards-csv out/sd254_cards.csv --overwrite
+	$(BIN)/cardworld summary out/world
 
 test: $(VENV)/.dev
 	$(BIN)/ruff check src tests

@@ -133,11 +133,24 @@ def export(
     """Export a dataset, e.g. as TabFormer's exact card_transaction.v1.csv."""
     from cardworld.io.tabformer import export_tabformer
 
-    for p in (out, users_csv, cards_csv):
-        if p is not None and p.exists() and not overwrite:
-            raise CardworldError(f"{p} already exists; pass --overwrite to replace it")
-    rows = export_tabformer(dataset, out, users_csv=users_csv, cards_csv=cards_csv)
-    err_console.print(f"wrote {rows:,} rows to {out}")
+    res = export_tabformer(dataset, out, users_csv=users_csv, cards_csv=cards_csv, overwrite=overwrite)
+    err_console.print(f"wrote {res.transactions:,} rows to {out}")
+
+
+@app.command()
+def summary(
+    dataset: Annotated[Path, typer.Argument(help="Dataset directory written by `cardworld generate`.")],
+) -> None:
+    """Print a short summary of a dataset: rows, consumers, cards, channel shares, top MCCs, errors."""
+    from cardworld.report.summary import summarize
+
+    s = summarize(dataset)
+    table = Table(title=f"world summary: {dataset}")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for key, value in s.items():
+        table.add_row(key, value)
+    console.print(table)
 
 
 @app.command()

@@ -34,6 +34,7 @@ from numba import njit
 from cardworld.errors import InputError
 from cardworld.io.atomic import atomic_output
 from cardworld.io.dataset import iter_shards, read_manifest, read_table
+from cardworld.io.schema import conform
 from cardworld.jit import JIT_OPTIONS, kernel
 
 TABFORMER_HEADER = (
@@ -67,7 +68,6 @@ _STRING_COLUMNS = ("merchant_city", "merchant_state", "zip", "errors")
 _PAD = 16  # spare bytes after formatted fields and in the output buffer (see _put_code)
 _BLOCK = 1 << 23  # output buffer bytes per write
 _ROW_BASE = 160  # bytes a row needs besides its string fields (numbers, separators), with room to spare
-_SECONDS_PER_DAY = 86400
 
 
 @dataclass(frozen=True)
@@ -178,6 +178,7 @@ def tabformer_bytes(table: pa.Table, *, header: bool = True) -> bytes:
     import io
 
     f = io.BytesIO()
+    table = conform("transactions", table)
     write_tabformer_transactions([(Path("<table>"), table)], f, header=header)
     return f.getvalue()
 
@@ -221,12 +222,12 @@ class _Coded:
 
 def _tabformer_zip(values: pa.Array) -> pa.Array:
     """ZIP strings as TabFormer writes them: the float of the number, 02134 -> 2134.0."""
-    try:
-        number = pc.cast(values.cast(pa.string()), pa.int64())
-    except pa.ArrowInvalid as e:
-        raise InputError(
-            f"zip holds a value that is not a number ({e}); ZIPs must be digits (or null)"
-        ) from e
+    values = values.cast(pa.string())
+    digits = pc.match_substring_regex(values, "^[0-9]{1,18}$")
+    if not pc.all(digits).as_py():
+        bad = values.filter(pc.invert(digits))[0].as_py()
+        raise InputError(f"zip holds {bad!r}, which is not a ZIP; ZIPs must be digits (or null)")
+    number = pc.cast(values, pa.int64())
     return pc.binary_join_element_wise(pc.cast(number, pa.string()), ".0", "")
 
 
