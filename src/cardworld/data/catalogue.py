@@ -40,6 +40,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cardworld.data import data_path
+from cardworld.data.yamlfile import describe
+from cardworld.data.yamlfile import fail as _fail
 from cardworld.errors import ConfigError
 
 #: Trip states, in the column order of ``Catalogue.trip`` and ``Catalogue.trip_factor``.
@@ -260,17 +262,8 @@ class Catalogue:
 # ---------------------------------------------------------------------------------------------- loading
 
 
-def _fail(path: Path, where: str, msg: str) -> ConfigError:
-    return ConfigError(f"{path.name}: {where}: {msg} (file {path})")
-
-
 def _describe(err: ValidationError) -> str:
-    parts = []
-    for e in err.errors():
-        loc = ".".join(str(x) for x in e["loc"]) or "(item)"
-        msg = e["msg"].removeprefix("Value error, ")
-        parts.append(f"field '{loc}': {msg}")
-    return "; ".join(parts)
+    return describe(err, "(item)")
 
 
 def _parse(path: Path) -> tuple[CatalogueFile, list[ItemSpec]]:

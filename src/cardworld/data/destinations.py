@@ -24,11 +24,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from cardworld.data import data_path
-from cardworld.errors import ConfigError
+from cardworld.data.yamlfile import describe as _describe
+from cardworld.data.yamlfile import fail as _fail
+from cardworld.data.yamlfile import read_yaml as _read_yaml
 
 DEFAULT_FILE = "destinations.yaml"
 
@@ -172,31 +173,6 @@ class Destinations:
 
 
 # ---------------------------------------------------------------------------------------------- loading
-
-
-def _fail(path: Path, where: str, msg: str) -> ConfigError:
-    return ConfigError(f"{path.name}: {where}: {msg} (file {path})")
-
-
-def _describe(err: ValidationError) -> str:
-    parts = []
-    for e in err.errors():
-        loc = ".".join(str(x) for x in e["loc"]) or "(entry)"
-        msg = e["msg"].removeprefix("Value error, ")
-        parts.append(f"field '{loc}': {msg}")
-    return "; ".join(parts)
-
-
-def _read_yaml(path: Path, what: str) -> Any:
-    try:
-        # the C loader (libyaml) when present: ~10x faster on these long tables
-        return yaml.load(
-            path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        )
-    except OSError as exc:
-        raise ConfigError(f"{what}: cannot read {path}: {exc.strerror}; check the path") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path.name}: not valid YAML: {exc} (file {path})") from None
 
 
 def _parse(path: Path) -> list[DestinationSpec]:

@@ -44,17 +44,9 @@ from __future__ import annotations
 import numpy as np
 
 from cardworld.errors import InputError
+from cardworld.io.schema import ERROR_REASONS  # the contract's order: bit k is ERROR_REASONS[k]
 from cardworld.jit import kernel
 
-ERROR_REASONS = (
-    "Bad PIN",
-    "Insufficient Balance",
-    "Technical Glitch",
-    "Bad Card Number",
-    "Bad CVV",
-    "Bad Expiration",
-    "Bad Zipcode",
-)
 BAD_PIN, INSUFFICIENT, GLITCH, BAD_CARD_NUMBER, BAD_CVV, BAD_EXPIRATION, BAD_ZIP = (1 << k for k in range(7))
 
 CREDIT, DEBIT, PREPAID = 0, 1, 2
