@@ -215,6 +215,10 @@ def write_shard(
     """
     path = shard_path(out_dir, shard_index)
     table = conform("transactions", table)
+    if not Path(out_dir).is_dir():
+        raise InputError(
+            f"dataset directory {str(out_dir)!r} does not exist; create it with check_output_dir first"
+        )
     path.parent.mkdir(exist_ok=True)
     info = write_parquet(path, table, compression=compression, compression_level=compression_level)
     return ShardInfo(

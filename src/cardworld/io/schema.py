@@ -402,7 +402,8 @@ def _column(table: str, f: pa.Field, x: Any, voc: Sequence[str] | None, n: int) 
         if kind in "iu":
             voc = voc if voc is not None else _default_vocab(f.name)
             if voc is not None:
-                return _decode(where, x, voc, t, f.nullable)
+                # errors: the bitmask 0 is null already; -1 would be the (invalid) mask 0xFF
+                return _decode(where, x, voc, t, f.nullable and f.name != "errors")
             if f.name in _NUMERIC_TEXT:
                 return _numeric_text(where, x, _NUMERIC_TEXT[f.name], f.nullable)
             raise InputError(
@@ -462,7 +463,8 @@ def _check_len(where: str, got: int, n: int) -> None:
 
 def _bad_row(where: str, x: np.ndarray, bad: np.ndarray, what: str) -> None:
     i = int(np.flatnonzero(bad)[0])
-    raise InputError(f"{where} at row {i} is {x[i]!r}: {what}")
+    value = x[i].item() if isinstance(x[i], np.generic) else x[i]
+    raise InputError(f"{where} at row {i} is {value!r}: {what}")
 
 
 def _cast_arrow(where: str, x: pa.Array | pa.ChunkedArray, t: pa.DataType) -> pa.Array:
