@@ -298,6 +298,22 @@ def test_check_output_dir_refuses_read_only(tmp_path):
         os.chmod(ro, 0o755)
 
 
+def test_check_output_dir_refuses_unwritable_even_as_root(tmp_path, monkeypatch):
+    """The same refusals, with the permission check answering as it would for a normal user."""
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(ds.os, "access", lambda p, mode: False if Path(p) == ro else real_access(p, mode))
+    with pytest.raises(InputError, match=r"cannot create output directory .*'.*ro' is not writable"):
+        check_output_dir(ro / "a" / "b")
+    with pytest.raises(InputError, match=r"output directory '.*ro' is not writable"):
+        check_output_dir(ro)
+    (ro / "old.txt").write_text("x")
+    with pytest.raises(InputError, match="is not writable"):
+        check_output_dir(ro, overwrite=True)
+    assert not (ro / "a").exists()
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Reading
 

@@ -281,16 +281,16 @@ def _events_table(name: str, arrays: Mapping[str, Any], vocab, check: bool) -> p
     if isinstance(amount, np.ndarray) and amount.dtype.kind == "f":
         arrays["amount"] = np.round(amount, 2)
     table = build_table(name, arrays, vocab)
-    return _sort_events(table, check) if table.num_rows else table
+    return _sort_events(name, table, check) if table.num_rows else table
 
 
-def _sort_events(table: pa.Table, check: bool) -> pa.Table:
+def _sort_events(name: str, table: pa.Table, check: bool) -> pa.Table:
     user = table.column("user_id").to_numpy()
     t = table.column("timestamp").cast(pa.int64()).to_numpy()
     if check and (t % 60).any():
         i = int(np.flatnonzero(t % 60)[0])
         raise InputError(
-            f"timestamp at row {i} is {t[i]} s, not a whole minute; round event times to minutes"
+            f"{name}.timestamp at row {i} is {t[i]} s, not a whole minute; round event times to minutes"
         )
     du = np.diff(user)
     if ((du < 0) | ((du == 0) & (np.diff(t) < 0))).any():

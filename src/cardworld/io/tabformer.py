@@ -21,7 +21,7 @@ complete.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,7 +139,7 @@ def export_tabformer(
 
 
 def write_tabformer_transactions(
-    shards: Iterator[tuple[Path, pa.Table]] | list[tuple[Path, pa.Table]],
+    shards: Iterable[tuple[Path, pa.Table]],
     f,
     *,
     header: bool = True,
@@ -279,14 +279,15 @@ def _tabformer_order(user: np.ndarray, card: np.ndarray, secs: np.ndarray) -> np
     return np.argsort(key, kind="stable")
 
 
-# Helpers of the row formatter are inlined into it at compile time: a call that passes arrays costs
-# reference counting on each of them, more than the helper's work.
+# The small helpers of the row formatter are inlined into it at compile time (a call that passes arrays
+# costs more than their work); _put_uint, only reached for numbers >= 100, stays a call, which halves the
+# first compile (~5 s instead of ~10 s; cached after) for ~10% of formatting speed.
 _inline = njit(inline="always", **{k: v for k, v in JIT_OPTIONS.items() if k != "cache"})
 _DIGIT_PAIRS = np.frombuffer("".join(f"{k:02d}" for k in range(100)).encode(), dtype=np.uint8).copy()
 _POW10 = np.array([10**k for k in range(20)], dtype=np.uint64)
 
 
-@_inline
+@kernel
 def _put_uint(out, pos, v):
     """Write the decimal digits of uint64 v at out[pos:], two at a time; return the new position."""
     n = 1
