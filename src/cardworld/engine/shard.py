@@ -13,7 +13,7 @@ from cardworld.config import WorldConfig
 from cardworld.io.atomic import atomic_output
 from cardworld.io.dataset import ShardInfo, write_shard
 from cardworld.io.schema import build_table, cash_table, conform, transactions_table
-from cardworld.sim.consumer import ConsumerInput, ConsumerOutput, simulate_consumer
+from cardworld.sim.consumer import ConsumerInput, ConsumerOutput, merchant_place, simulate_consumer
 from cardworld.sim.context import SimContext
 from cardworld.sim.trips import TRIP_KINDS
 from cardworld.world.cards import make_cards
@@ -57,7 +57,7 @@ def run_shard(cfg: WorldConfig, k: int, out_dir: str) -> ShardInfo:
     _stage(staging, "consumers", k, _table("consumers", consumers))
     _stage(staging, "cards", k, _table("cards", cards))
     _stage(staging, "accounts", k, _table("accounts", accounts))
-    _stage(staging, "trips", k, _trips_table(ctx, outs, consumers))
+    _stage(staging, "trips", k, _trips_table(ctx, outs))
     _stage(staging, "cash", k, cash_table(_concat([o.cash for o in outs], card=False), vocab, check=False))
     _stage(staging, "merchants", k, _merchants_table(ctx, outs))
     return info
@@ -150,32 +150,24 @@ def consumer_inputs(consumers, cards, accounts) -> list[ConsumerInput]:
     return out
 
 
-def _trips_table(ctx: SimContext, outs: list[ConsumerOutput], consumers) -> pa.Table:
-    users, kinds, start, end, dest = [], [], [], [], []
-    for o in outs:
-        t = o.trips
-        users.append(np.full(len(t), o.card["user_id"][0] if o.card["user_id"].size else -1, np.int32))
-        kinds.append(t.kind)
-        start.append(t.start)
-        end.append(t.end)
-        dest.append(t.dest)
-    if not users:
-        users = kinds = start = end = dest = [np.zeros(0, np.int64)]
-    d = np.concatenate(dest).astype(np.int64)
-    u = np.concatenate(users)
-    keep = u >= 0
-    d = d[keep]
-    dest_name = np.asarray(ctx.dest.city, dtype=object)[d]
-    country = np.asarray(ctx.dest.country, dtype=object)[d]
+def _trips_table(ctx: SimContext, outs: list[ConsumerOutput]) -> pa.Table:
+    trips = [o.trips for o in outs]
+    user = np.concatenate(
+        [np.full(len(o.trips), o.user_id, np.int32) for o in outs] or [np.zeros(0, np.int32)]
+    )
+    kind = np.concatenate([t.kind for t in trips] or [np.zeros(0, np.int8)]).astype(np.int64)
+    start = np.concatenate([t.start for t in trips] or [np.zeros(0, np.int64)])
+    end = np.concatenate([t.end for t in trips] or [np.zeros(0, np.int64)])
+    d = np.concatenate([t.dest for t in trips] or [np.zeros(0, np.int32)]).astype(np.int64)
     return build_table(
         "trips",
         {
-            "user_id": u[keep].astype(np.int32),
-            "kind": np.asarray(TRIP_KINDS, dtype=object)[np.concatenate(kinds).astype(np.int64)[keep]],
-            "start": np.concatenate(start)[keep] * 86400,
-            "end": (np.concatenate(end)[keep] + 1) * 86400 - 60,
-            "destination": dest_name,
-            "country": country,
+            "user_id": user,
+            "kind": np.asarray(TRIP_KINDS, dtype=object)[kind],
+            "start": start * 86400,
+            "end": (end + 1) * 86400 - 60,
+            "destination": np.asarray(ctx.dest.city, dtype=object)[d],
+            "country": np.asarray(ctx.dest.country, dtype=object)[d],
             "foreign": np.asarray(ctx.dest.foreign)[d],
         },
     )
@@ -186,31 +178,27 @@ def _merchants_table(ctx: SimContext, outs: list[ConsumerOutput]) -> pa.Table:
     m = np.unique(np.concatenate(seen), axis=0) if seen else np.zeros((0, 3), np.int64)
     cell, mcc, k = m[:, 0], m[:, 1], m[:, 2]
     mid = merchant_id(ctx.cfg.seed, cell, mcc, k)
+    h = mid.view(np.uint64)
+    city, state, zipc = merchant_place(ctx, cell, h)
     online = cell == ONLINE_CELL
     foreign = cell >= FOREIGN_BASE
-    d = np.clip(cell - FOREIGN_BASE, 0, len(ctx.dest.city) - 1)
-    cc = np.clip(cell, 0, len(ctx.cities) - 1)
-    city = np.where(online, "ONLINE", np.where(foreign, np.asarray(ctx.dest.city)[d], ctx.cities.name[cc]))
-    state = np.where(online, None, np.where(foreign, np.asarray(ctx.dest.country)[d], ctx.cities.state[cc]))
-    h = mid.view(np.uint64)
-    nz = ctx.cities.zip_offsets[cc + 1] - ctx.cities.zip_offsets[cc]
-    zrow = ctx.cities.zip_rows[ctx.cities.zip_offsets[cc] + (h % nz.astype(np.uint64)).astype(np.int64)]
-    zipc = np.where(online | foreign, None, ctx.zips.zip[zrow].astype(object))
-    country = np.where(foreign, np.asarray(ctx.dest.country)[d], "United States")
-
+    country = np.where(
+        foreign, np.asarray(ctx.state_vocab, dtype=object)[np.maximum(state, 0)], "United States"
+    )
     return build_table(
         "merchants",
         {
             "merchant_id": mid,
             "mcc": mcc.astype(np.int16),
             "name": np.array([f"Merchant {x & 0xFFFFFF:06X}" for x in h.tolist()], dtype=object),
-            "city": city.astype(object),
-            "state": state.astype(object),
+            "city": city,
+            "state": state,
             "zip": zipc,
             "country": country.astype(object),
             "chain": np.full(m.shape[0], None, dtype=object),
             "online": online,
         },
+        {"city": ctx.city_vocab, "state": ctx.state_vocab, "zip": ctx.zips.zip.tolist()},
     )
 
 

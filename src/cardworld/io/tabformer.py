@@ -36,6 +36,7 @@ from cardworld.io.atomic import atomic_output
 from cardworld.io.dataset import iter_shards, read_manifest, read_table
 from cardworld.io.schema import conform
 from cardworld.jit import JIT_OPTIONS, kernel
+from cardworld.targets.calendar import civil_date
 
 TABFORMER_HEADER = (
     "User,Card,Year,Month,Day,Time,Amount,Use Chip,Merchant Name,Merchant City,Merchant State,Zip,MCC,"
@@ -348,23 +349,6 @@ def _put_code(out, pos, code, offsets, data):
     return pos + n
 
 
-@_inline
-def _civil(z):
-    """(year, month, day) of a day count since 1970-01-01 (proleptic Gregorian; H. Hinnant's algorithm)."""
-    z = z + 719468
-    era = (z if z >= 0 else z - 146096) // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    y = yoe + era * 400
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    d = doy - (153 * mp + 2) // 5 + 1
-    m = mp + 3 if mp < 10 else mp - 9
-    if m <= 2:
-        y += 1
-    return y, m, d
-
-
 @kernel
 def _format_rows(
     order, i, user, card, secs, cents, mid, mcc, fraud,
@@ -386,7 +370,7 @@ def _format_rows(
         day = s // 86400
         if day != last_day:
             last_day = day
-            y, m, d = _civil(day)
+            y, m, d = civil_date(day)
         pos = _put_int(out, pos + 1, y)
         out[pos] = 44
         pos = _put_int(out, pos + 1, m)
@@ -594,15 +578,8 @@ def _month_year(col) -> pa.Array:
 
 
 def _civil_year_month(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    z = days + 719468
-    era = np.where(z >= 0, z, z - 146096) // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    y = yoe + era * 400
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    m = np.where(mp < 10, mp + 3, mp - 9)
-    return y + (m <= 2), m
+    months = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)  # since 1970-01
+    return months // 12 + 1970, months % 12 + 1
 
 
 def _yes_no(col, yes: str, no: str) -> pa.Array:

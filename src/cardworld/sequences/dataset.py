@@ -33,6 +33,7 @@ from cardworld.sequences.batch import (
     padded_buffer,
 )
 from cardworld.targets import compile_plan, compute_targets_batch
+from cardworld.targets.calendar import civil_date
 from cardworld.targets.plan import TargetPlan
 from cardworld.targets.spec import AnySpec
 
@@ -64,17 +65,10 @@ def _row_features(
                 mcc_out[o] = mcc[i]
             day = t // 86400
             hour[o] = (t - day * 86400) // 3600
-            if day != last_day:  # civil date once per day (H. Hinnant's days -> civil algorithm)
+            if day != last_day:  # civil date once per day
                 last_day = day
                 wd = (day + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
-                z = day + 719468
-                era = (z if z >= 0 else z - 146096) // 146097
-                doe = z - era * 146097
-                yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-                doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-                mp = (5 * doy + 2) // 153
-                d = doy - (153 * mp + 2) // 5 + 1
-                m = mp + 3 if mp < 10 else mp - 9
+                _, m, d = civil_date(day)
             weekday[o] = wd
             dom[o] = d
             month[o] = m

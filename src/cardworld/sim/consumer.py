@@ -65,6 +65,7 @@ class ConsumerInput:
 
 @dataclass
 class ConsumerOutput:
+    user_id: int
     card: dict[str, np.ndarray]  # transaction columns (coded), sorted by time
     cash: dict[str, np.ndarray]
     trips: Trips
@@ -91,8 +92,8 @@ def simulate_consumer(ctx: SimContext, c: ConsumerInput) -> ConsumerOutput | Non
 
     # 1. Tastes.
     n_items = len(cat)
-    income_ratio = c.yearly_income * cat.reference_income / cfg.table1.income.mean / cat.reference_income
-    rate_f, amount_f = cat.income_factors(income_ratio * cat.reference_income)
+    # An average earner (config income mean) buys at the catalogue's reference-income rates.
+    rate_f, amount_f = cat.income_factors(c.yearly_income / cfg.table1.income.mean * cat.reference_income)
     tpy = cfg.table1.transactions_per_year
     cv = tpy.sd / tpy.mean if tpy.mean > 0 else 0.0
     s2 = np.log1p(cv * cv)
@@ -194,7 +195,7 @@ def simulate_consumer(ctx: SimContext, c: ConsumerInput) -> ConsumerOutput | Non
     cell = np.where(away & (dest_city >= 0), dest_city, cell)
     cell = np.where(away & (dest_city < 0), FOREIGN_BASE + dest, cell)
     cell = np.where(online, ONLINE_CELL, cell)
-    k = _choose_k(ctx, rng, c, item, mcc, cell, online, away, n_items)
+    k = _choose_k(ctx, rng, home_city, item, cell, online, away)
     # Regular merchants carry their own MCC (each merchant has exactly one): re-read it from the regulars.
     mcc = np.where(k[1] >= 0, k[1], mcc)
     k = k[0]
@@ -226,7 +227,7 @@ def simulate_consumer(ctx: SimContext, c: ConsumerInput) -> ConsumerOutput | Non
         ONLINE,
         np.where(
             c.has_chip[issue]
-            & (t_all >= _chip_shift(ctx))
+            & (t_all >= ctx.chip_shift)
             & (rng.random(rows.size) < ctx.chip_adoption[np.clip(_years(t_all // _DAY) - YEAR0, 0, None)]),
             CHIP,
             SWIPE,
@@ -262,7 +263,7 @@ def simulate_consumer(ctx: SimContext, c: ConsumerInput) -> ConsumerOutput | Non
         e.bad_expiration,
         e.bad_zipcode,
     )
-    card_cols = _columns(ctx, c, rows, t_all, amount, chan, errors, c.card_index[issue], cell, mcc, k, dest)
+    card_cols = _columns(ctx, c, rows, t_all, amount, chan, errors, c.card_index[issue], cell, mcc, k)
     cash_rows = np.flatnonzero(cash)
     cash_cols = _columns(
         ctx,
@@ -276,12 +277,11 @@ def simulate_consumer(ctx: SimContext, c: ConsumerInput) -> ConsumerOutput | Non
         cell,
         mcc,
         k,
-        dest,
     )
     o = np.argsort(cash_cols["timestamp"], kind="stable")
     cash_cols = {name: v[o] for name, v in cash_cols.items()}
     seen = np.unique(np.stack([cell[rows], mcc[rows], k[rows]], axis=1), axis=0)
-    return ConsumerOutput(card=card_cols, cash=cash_cols, trips=trips, merchants=seen)
+    return ConsumerOutput(user_id=c.user_id, card=card_cols, cash=cash_cols, trips=trips, merchants=seen)
 
 
 def _money_habits(
@@ -311,11 +311,6 @@ def _money_habits(
     return pay_share, paycheck
 
 
-def _chip_shift(ctx: SimContext) -> int:
-    d = ctx.cfg.channels.chip_shift_date
-    return int(np.datetime64(d, "s").astype(np.int64))
-
-
 def _personal_hours(rng: np.random.Generator, item_hours: np.ndarray) -> np.ndarray:
     """Cumulative personal hour distribution per item: 40% the item's profile, 60% on three favourite hours
     drawn from it (weights 0.5, 0.3, 0.2)."""
@@ -332,19 +327,17 @@ def _personal_hours(rng: np.random.Generator, item_hours: np.ndarray) -> np.ndar
 def _choose_k(
     ctx: SimContext,
     rng: np.random.Generator,
-    c: ConsumerInput,
+    home_city: int,
     item: np.ndarray,
-    mcc: np.ndarray,
     cell: np.ndarray,
     online: np.ndarray,
     away: np.ndarray,
-    n_items: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(k, regular's MCC or -1) per row. At home: a personal set of regulars per item (Zipf weights) and a
     10% chance of a new merchant; away: any merchant at the destination; online: a few big sites."""
     n = item.size
     cat = ctx.catalogue
-    home_city = int(ctx.zip_city[c.home_zip_row])
+    n_items = len(cat)
     # Regulars: 1-6 per item, each with its own MCC (drawn by the item's weights) and k.
     n_reg = np.minimum(1 + rng.poisson(1.2, size=n_items), 6)
     reg_item = np.repeat(np.arange(n_items), n_reg)
@@ -403,20 +396,27 @@ def _choose_card(
     return np.minimum(pick, max(c.card_index.size - 1, 0)), ok
 
 
-def _columns(ctx, c, rows, time, amount, chan, errors, card_id, cell, mcc, k, dest) -> dict[str, np.ndarray]:
-    """Coded transaction columns for the chosen rows."""
-    seed = ctx.cfg.seed
-    cl, mc, kk = cell[rows], mcc[rows], k[rows]
-    h = merchant_hash(seed, cl, mc, kk)
-    online = cl == ONLINE_CELL
-    foreign = cl >= FOREIGN_BASE
-    d = np.clip(cl - FOREIGN_BASE, 0, len(ctx.dest.city) - 1)
-    cc = np.clip(cl, 0, len(ctx.cities) - 1)
+def merchant_place(ctx: SimContext, cell: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(city, state, zip) codes of merchants (cells and hashes) into ctx.city_vocab, ctx.state_vocab and
+    the ZIP table; -1 is null (no state online, no ZIP online or abroad). A city merchant's ZIP is one of
+    its city's, picked by its hash."""
+    online = cell == ONLINE_CELL
+    foreign = cell >= FOREIGN_BASE
+    d = np.clip(cell - FOREIGN_BASE, 0, len(ctx.dest.city) - 1)
+    cc = np.clip(cell, 0, len(ctx.cities) - 1)
     city = np.where(online, ctx.online_city, np.where(foreign, len(ctx.cities) + d, cc))
     state = np.where(online, -1, np.where(foreign, ctx.dest_state[d], ctx.city_state[cc]))
     nz = ctx.cities.zip_offsets[cc + 1] - ctx.cities.zip_offsets[cc]
     zrow = ctx.cities.zip_rows[ctx.cities.zip_offsets[cc] + (h % nz.astype(np.uint64)).astype(np.int64)]
-    zipc = np.where(online | foreign, -1, zrow)
+    return city, state, np.where(online | foreign, -1, zrow)
+
+
+def _columns(ctx, c, rows, time, amount, chan, errors, card_id, cell, mcc, k) -> dict[str, np.ndarray]:
+    """Coded transaction columns for the chosen rows."""
+    seed = ctx.cfg.seed
+    cl, mc, kk = cell[rows], mcc[rows], k[rows]
+    h = merchant_hash(seed, cl, mc, kk)
+    city, state, zipc = merchant_place(ctx, cl, h)
     cols = {
         "user_id": np.full(rows.size, c.user_id, dtype=np.int32),
         "timestamp": time.astype(np.int64),
@@ -434,4 +434,13 @@ def _columns(ctx, c, rows, time, amount, chan, errors, card_id, cell, mcc, k, de
     return cols
 
 
-__all__ = ["CHIP", "ONLINE", "SWIPE", "USE_CHIP", "ConsumerInput", "ConsumerOutput", "simulate_consumer"]
+__all__ = [
+    "CHIP",
+    "ONLINE",
+    "SWIPE",
+    "USE_CHIP",
+    "ConsumerInput",
+    "ConsumerOutput",
+    "merchant_place",
+    "simulate_consumer",
+]

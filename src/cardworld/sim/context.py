@@ -50,6 +50,7 @@ class SimContext:
     # Per-year tables (index year - YEAR0).
     online_share: np.ndarray  # (N_YEARS, n_items)
     chip_adoption: np.ndarray  # (N_YEARS,)
+    chip_shift: int  # seconds: chip reads only from the liability shift on
     cash_share: np.ndarray  # (N_YEARS,)
     rate_scale: float  # catalogue rates -> config transactions_per_year
 
@@ -130,6 +131,7 @@ class SimContext:
             mcc_gcum=mcc_gcum,
             online_share=np.clip(online, 0.0, 0.97),
             chip_adoption=chip,
+            chip_shift=epoch_day(cfg.channels.chip_shift_date) * 86400,
             cash_share=cash,
             rate_scale=cfg.table1.transactions_per_year.mean / total,
         )

@@ -17,8 +17,9 @@ SECONDS_PER_DAY = 86400
 
 
 @kernel
-def civil_from_days(z: int) -> tuple[int, int]:
-    """(year, month 1..12) of a day count since 1970-01-01 (proleptic Gregorian; H. Hinnant's algorithm)."""
+def civil_date(z: int) -> tuple[int, int, int]:
+    """(year, month 1..12, day 1..31) of a day count since 1970-01-01 (proleptic Gregorian; H. Hinnant's
+    algorithm)."""
     z = z + 719468
     era = (z if z >= 0 else z - 146096) // 146097
     doe = z - era * 146097
@@ -26,9 +27,17 @@ def civil_from_days(z: int) -> tuple[int, int]:
     y = yoe + era * 400
     doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
     mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
     m = mp + 3 if mp < 10 else mp - 9
     if m <= 2:
         y += 1
+    return y, m, d
+
+
+@kernel
+def civil_from_days(z: int) -> tuple[int, int]:
+    """(year, month 1..12) of a day count since 1970-01-01."""
+    y, m, _ = civil_date(z)
     return y, m
 
 
