@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import numpy as np
 import pytest
@@ -49,7 +50,7 @@ def run(
 ):
     n, m = len(time), len(kind)
     probs = {**NO_ERRORS, **p}
-    return simulate_balances(
+    e, _, b = simulate_balances(
         time,
         np.asarray(amount, dtype=np.float64),
         np.zeros(n, np.int32) if account is None else np.asarray(account, np.int32),
@@ -62,9 +63,10 @@ def run(
         np.zeros(m) if paycheck is None else np.asarray(paycheck, np.float64),
         np.full(m, 30, np.int32) if pay_period is None else np.asarray(pay_period, np.int32),
         day(start),
-        np.full((n, 4), 0.99) if u is None else np.asarray(u, np.float64),
+        np.full((n, 5), 0.99) if u is None else np.asarray(u, np.float64),
         **probs,
     )
+    return e, b
 
 
 # ---------------------------------------------------------------- credit
@@ -172,11 +174,58 @@ def test_debit_floor_at_minus_overdraft():
 
 
 def test_prepaid_reload():
-    t = ts("2022-05-10T10:00", "2022-05-11T10:00", "2022-06-01T10:00", "2022-07-02T10:00")
+    t = ts("2022-05-10T10:00", "2022-05-10T11:00", "2022-05-11T10:00", "2022-06-01T10:00")
     e, b = run(t, [25, 10, 10, 0], kind=[PREPAID], limit=[200], balance0=[30], start="2022-05-05")
-    # 30 - 25 = 5; 10 > 5 declined; Jun 1: 5 < 20 -> reload 205; -10 -> 195; Jul 1: 195 >= 20, no reload.
+    # 30 >= 20 no reload; 30 - 25 = 5; same day, 10 > 5 declined; next day of use: 5 < 20 -> reload 205,
+    # -10 -> 195; Jun 1: 195 >= 20, no reload.
     assert e.tolist() == [0, INSUF, 0, 0]
     np.testing.assert_allclose(b, [5, 5, 195, 195], rtol=0, atol=1e-12)
+
+
+def test_retry_same_card_and_other_card():
+    t = ts("2020-01-05T10:00", "2020-01-05T11:00", "2020-01-05T12:00", "2020-01-05T13:00")
+    u = np.full((4, 5), 0.99)
+    u[0, 0] = (
+        16777 + 0.75
+    ) / 2**24  # Bad PIN on the first try (~0.001); its low bits give 0.75 for the retry
+    u[:, 4] = [0.1, 0.1, 0.95, 0.1]  # rows 0, 1, 3 are retried when declined (p_retry 0.5)
+    e, r, b = simulate_balances(
+        t,
+        np.array([10.0, 80.0, 80.0, 50.0]),
+        np.array([0, 0, 0, 0], np.int32),
+        np.ones(4, bool),
+        np.array([True, False, False, False]),
+        np.array([CREDIT, CREDIT], np.int8),
+        np.array([100.0, 100.0]),
+        np.array([0.0, 0.0]),
+        np.ones(2),
+        np.zeros(2),
+        np.full(2, 30, np.int32),
+        day("2020-01-01"),
+        u,
+        0.5,  # p_bad_pin
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        0.5,  # p_retry
+        np.array([1, 1, 1, -1], np.int32),  # alternative account per row
+    )
+    # Row 0: Bad PIN, retried on the same account and accepted (owed 10). Row 1: 10 + 80 fits (90).
+    # Row 2: 90 + 80 > 100, not retried (u4 0.95). Row 3: 90 + 50 > 100, retried, no other card: declined.
+    assert e.tolist() == [PIN, 0, INSUF, INSUF]
+    assert r.tolist() == [0, -1, -1, INSUF]
+    np.testing.assert_allclose(b, [10, 90, 90, 90], rtol=0, atol=1e-12)
+    # With an alternative account, the retry after Insufficient Balance goes there and passes.
+    e2, r2, _ = simulate_balances(
+        t[3:], np.array([150.0]), np.array([0], np.int32), np.ones(1, bool), np.zeros(1, bool),
+        np.array([CREDIT, CREDIT], np.int8), np.array([100.0, 500.0]), np.array([0.0, 0.0]), np.ones(2),
+        np.zeros(2), np.full(2, 30, np.int32), day("2020-01-01"), u[3:], 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+        1.0, np.array([1], np.int32),
+    )  # fmt: skip
+    assert e2.tolist() == [INSUF]
+    assert r2.tolist() == [0]
 
 
 # ---------------------------------------------------------------- refunds and random reasons
@@ -191,15 +240,15 @@ def test_refunds_never_declined_and_credit_accounts():
         account=[0, 1, 2],
         kind=[CREDIT, DEBIT, PREPAID],
         limit=[100, 0, 10],
-        balance0=[30, -10, 0],
+        balance0=[30, -10, 2],  # prepaid above its 10% reload mark
         card_present=[False] * 3,
         pin_used=[True] * 3,
-        u=np.zeros((3, 4)),
+        u=np.zeros((3, 5)),
         start="2020-01-01",
         **all_on,
     )
     assert e.tolist() == [0, 0, 0]
-    np.testing.assert_allclose(b, [-20, 10, 5], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(b, [-20, 10, 7], rtol=0, atol=1e-12)
 
 
 def test_bad_pin_only_where_pin_used():
@@ -213,7 +262,7 @@ def test_bad_pin_only_where_pin_used():
         limit=[1000],
         balance0=[0],
         pin_used=pin,
-        u=np.zeros((n, 4)),
+        u=np.zeros((n, 5)),
         start="2020-01-01",
         p_bad_pin=0.5,
     )
@@ -225,7 +274,7 @@ def test_bad_pin_only_where_pin_used():
 def test_card_not_present_reasons():
     n = 8
     t = ts(*[f"2020-01-05T1{i}:00" for i in range(n)])
-    u = np.full((n, 4), 0.99)
+    u = np.full((n, 5), 0.99)
     u[:, 2] = [0.05, 0.15, 0.25, 0.35] * 2
     u[:, 3] = 0.05
     cp = [False] * 4 + [True] * 4
@@ -248,7 +297,7 @@ def test_card_not_present_reasons():
 
 def test_glitch_any_row_and_combinations_set_both_bits():
     t = ts("2020-01-05T10:00", "2020-01-05T11:00", "2020-01-05T12:00")
-    u = np.array([[0.0, 0.0, 0.99, 0.99], [0.99, 0.0, 0.99, 0.99], [0.0, 0.99, 0.99, 0.99]])
+    u = np.array([[0.0, 0.0, 0.99, 0.99, 0.99], [0.99, 0.0, 0.99, 0.99, 0.99], [0.0, 0.99, 0.99, 0.99, 0.99]])
     e, b = run(
         t,
         [10, 10, 500],
@@ -316,9 +365,11 @@ def test_empty():
 
 
 def reference(time, amount, account, card_present, pin_used, kind, limit, balance0, pay_share, paycheck,
-              pay_period, start_day, u, probs):  # fmt: skip
+              pay_period, start_day, u, probs, p_retry=0.0, alt=None):  # fmt: skip
     """Day-by-day walk written from the module docstring: money events at 00:00 of days after start_day."""
     bal = [float(x) for x in balance0]
+    checked = [start_day] * len(kind)  # prepaid: last day a reload was considered
+    retries = []
     epoch = dt.date(1970, 1, 1)
     done = start_day  # events of days <= done are applied
     errors, out = [], []
@@ -332,44 +383,56 @@ def reference(time, amount, account, card_present, pin_used, kind, limit, balanc
                     owed = bal[a]
                     pay = min(owed, max(pay_share[a] * owed, 25.0, 0.02 * owed))
                     bal[a] = owed - pay
-                elif kind[a] == PREPAID and first and bal[a] < 0.1 * limit[a]:
-                    bal[a] += limit[a]
                 elif kind[a] == DEBIT and (d - start_day) % pay_period[a] == 0:
                     x = bal[a] + paycheck[a] - 0.6 * paycheck[a]
                     bal[a] = max(min(x, 3.0 * paycheck[a]), -limit[a])
         done = max(done, d_row)
         a, x, e = account[i], float(amount[i]), 0
-        credit = kind[a] == CREDIT
-        if x < 0:
-            bal[a] += x if credit else -x
-        else:
+        if kind[a] == PREPAID and d_row > checked[a]:
+            checked[a] = d_row
+            if bal[a] < 0.1 * limit[a]:
+                bal[a] += limit[a]
+
+        def attempt(v, acct, i=i, x=x):
+            credit = kind[acct] == CREDIT
             reasons = set()
-            if pin_used[i] and u[i, 0] < p_pin:
+            if pin_used[i] and v[0] < p_pin:
                 reasons.add("Bad PIN")
-            if u[i, 1] < p_glitch:
+            if v[1] < p_glitch:
                 reasons.add("Technical Glitch")
             if not card_present[i]:
-                if u[i, 2] < p_card:
+                if v[2] < p_card:
                     reasons.add("Bad Card Number")
-                elif u[i, 2] < p_card + p_cvv:
+                elif v[2] < p_card + p_cvv:
                     reasons.add("Bad CVV")
-                elif u[i, 2] < p_card + p_cvv + p_exp:
+                elif v[2] < p_card + p_cvv + p_exp:
                     reasons.add("Bad Expiration")
-                if u[i, 3] < p_zip:
+                if v[3] < p_zip:
                     reasons.add("Bad Zipcode")
             short = (
-                (credit and bal[a] + x > limit[a])
-                or (kind[a] == DEBIT and bal[a] + limit[a] < x)
-                or (kind[a] == PREPAID and bal[a] < x)
+                (credit and bal[acct] + x > limit[acct])
+                or (kind[acct] == DEBIT and bal[acct] + limit[acct] < x)
+                or (kind[acct] == PREPAID and bal[acct] < x)
             )
             if x > 0 and short:
                 reasons.add("Insufficient Balance")
-            e = sum(1 << k for k, r in enumerate(ERROR_REASONS) if r in reasons)
-            if e == 0:
-                bal[a] += x if credit else -x
+            err = sum(1 << k for k, r in enumerate(ERROR_REASONS) if r in reasons)
+            if err == 0:
+                bal[acct] += x if credit else -x
+            return err
+
+        r = -1
+        if x < 0:
+            bal[a] += x if kind[a] == CREDIT else -x
+        else:
+            e = attempt(u[i, :4], a)
+            if e and u[i, 4] < p_retry:
+                other = alt[i] if alt is not None and alt[i] >= 0 and e & INSUF else a
+                r = attempt([math.modf(v * 2**24)[0] for v in u[i, :4]], other)
         errors.append(e)
+        retries.append(r)
         out.append(bal[a])
-    return np.array(errors, dtype=np.uint8), np.array(out)
+    return np.array(errors, dtype=np.uint8), np.array(retries), np.array(out)
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -397,13 +460,17 @@ def test_matches_reference(seed):
     account = rng.integers(0, m, n).astype(np.int32)
     card_present = rng.random(n) < 0.6
     pin_used = card_present & (rng.random(n) < 0.5)
-    u = rng.random((n, 4))
+    u = rng.random((n, 5))
     probs = (0.1, 0.05, 0.05, 0.04, 0.03, 0.08)
+    p_retry = 0.6
+    alt = np.where(rng.random(n) < 0.5, rng.integers(0, m, n), -1).astype(np.int32)
     args = (time, amount, account, card_present, pin_used, kind, limit, balance0, pay_share, paycheck,
             pay_period, start_day, u)  # fmt: skip
-    e, b = simulate_balances(*args, *probs)
-    e_ref, b_ref = reference(*args, probs)
+    e, r, b = simulate_balances(*args, *probs, p_retry, alt)
+    e_ref, r_ref, b_ref = reference(*args, probs, p_retry, alt)
     np.testing.assert_array_equal(e, e_ref)
+    np.testing.assert_array_equal(r, r_ref)
+    assert (r >= 0).any()
     np.testing.assert_allclose(b, b_ref, rtol=0, atol=1e-9)
     assert (e & INSUF).any()  # both branches exercised
     assert (e == 0).any()

@@ -18,7 +18,8 @@ from cardworld.sim.context import SimContext
 from cardworld.sim.trips import TRIP_KINDS
 from cardworld.world.cards import make_cards
 from cardworld.world.consumers import make_consumers
-from cardworld.world.merchants import FOREIGN_BASE, ONLINE_CELL, merchant_id
+from cardworld.world.merchant_names import merchant_names
+from cardworld.world.merchants import FOREIGN_BASE, ONLINE_CELL, merchant_hash
 
 STAGED_TABLES = ("consumers", "cards", "accounts", "trips", "cash", "merchants")
 _CARD_KIND = {"Credit": 0, "Debit": 1, "Debit (Prepaid)": 2}
@@ -175,27 +176,31 @@ def _trips_table(ctx: SimContext, outs: list[ConsumerOutput]) -> pa.Table:
 
 def _merchants_table(ctx: SimContext, outs: list[ConsumerOutput]) -> pa.Table:
     seen = [o.merchants for o in outs if o.merchants.size]
-    m = np.unique(np.concatenate(seen), axis=0) if seen else np.zeros((0, 3), np.int64)
-    cell, mcc, k = m[:, 0], m[:, 1], m[:, 2]
-    mid = merchant_id(ctx.cfg.seed, cell, mcc, k)
-    h = mid.view(np.uint64)
+    m = np.concatenate(seen) if seen else np.zeros((0, 3), np.int64)
+    h, first = np.unique(merchant_hash(ctx.cfg.seed, m[:, 0], m[:, 1], m[:, 2]), return_index=True)
+    cell, mcc = m[first, 0], m[first, 1]
+    mid = h.view(np.int64)
     city, state, zipc = merchant_place(ctx, cell, h)
     online = cell == ONLINE_CELL
     foreign = cell >= FOREIGN_BASE
     country = np.where(
         foreign, np.asarray(ctx.state_vocab, dtype=object)[np.maximum(state, 0)], "United States"
     )
+    d = np.clip(cell - FOREIGN_BASE, 0, len(ctx.dest.city) - 1)
+    iso = np.where(foreign, np.asarray(ctx.dest.iso)[d], "US")
+    urban = np.where(foreign | online, 0.5, ctx.cities.urban[np.clip(cell, 0, len(ctx.cities) - 1)])
+    name, chain = merchant_names(mcc, h, iso, online, urban)
     return build_table(
         "merchants",
         {
             "merchant_id": mid,
             "mcc": mcc.astype(np.int16),
-            "name": np.array([f"Merchant {x & 0xFFFFFF:06X}" for x in h.tolist()], dtype=object),
+            "name": name,
             "city": city,
             "state": state,
             "zip": zipc,
             "country": country.astype(object),
-            "chain": np.full(m.shape[0], None, dtype=object),
+            "chain": chain,
             "online": online,
         },
         {"city": ctx.city_vocab, "state": ctx.state_vocab, "zip": ctx.zips.zip.tolist()},

@@ -18,8 +18,8 @@ Money events
     gains 40% of a paycheck per period less what the card spends. Money above SAVINGS_CAP paychecks is
     swept to savings, and the balance never sits below -limit (the overdraft allowance): balances stay
     bounded whatever the card spending.
-  * prepaid, day 1 of every month: if the balance is below RELOAD_SHARE (10%) of the load size `limit`,
-    the card is reloaded with `limit`.
+  * prepaid, on a day the card is used (after start_day): if the balance is below RELOAD_SHARE (10%) of the
+    load size `limit`, the holder tops it up with `limit` first (at most once a day).
 
 Rows
   * A refund (amount < 0) is never declined: it credits the account (credit: owed -= |amount|; debit and
@@ -34,6 +34,10 @@ Rows
       Bad Zipcode        u3 < p_bad_zip, only card-not-present.
     Reasons drawn from different uniforms combine (TabFormer has combinations such as "Bad PIN,Technical
     Glitch"). A row with any error is declined: its money does not move.
+  * Retry: a declined purchase is tried again at once with probability p_retry (u4 < p_retry), on the same
+    card and account (after Insufficient Balance: on the row's alternative account, if it has one), with fresh draws for the random reasons (the low bits of u0..u3) and the balance
+    check repeated: a mistyped PIN usually goes through the second time, an empty account does not. The
+    caller writes the retry as its own row a little later.
 
 The errors mask has bit k set for ERROR_REASONS[k]; TabFormer writes the reasons comma-joined in that order.
 The balance returned per row is that row's account balance after the row.
@@ -57,6 +61,7 @@ BILLS_SHARE = 0.6  # debit: non-card outflow per paycheck, as a share of the pay
 SAVINGS_CAP = 3.0  # debit: money above this many paychecks is swept to savings at each paycheck
 RELOAD_SHARE = 0.1  # prepaid: reload with `limit` when the balance is below this share of it on day 1
 _NEVER = np.int64(2**62)
+RETRY_REMIX = float(2**24)
 
 
 @kernel
@@ -81,10 +86,14 @@ def balances_kernel(
     p_bad_cvv,
     p_bad_expiration,
     p_bad_zip,
+    p_retry,
+    alt_account,
     errors,
+    retry_errors,
     balance_out,
 ):
-    """One pass over one consumer's rows (sorted by time). Writes errors (uint8) and balance_out (float64).
+    """One pass over one consumer's rows (sorted by time). Writes errors (uint8), retry_errors (int16, -1
+    where the row is not retried) and balance_out (float64).
 
     month_days: sorted int64 day numbers of the first days of months after start_day (statement and reload
     dates), covering at least the last row's day. Inputs are trusted (the wrapper validates them).
@@ -95,6 +104,7 @@ def balances_kernel(
     next_pay = np.empty(n_acc, dtype=np.int64)
     for a in range(n_acc):
         next_pay[a] = start_day + pay_period[a] if kind[a] == DEBIT else _NEVER
+    reload_checked = np.full(n_acc, start_day, dtype=np.int64)
     im = 0
     next_month = month_days[0] if month_days.size > 0 else _NEVER
     next_event = next_month
@@ -115,8 +125,6 @@ def balances_kernel(
                         if owed > 0.0:
                             pay = max(pay_share[a] * owed, MIN_PAYMENT, MIN_PAYMENT_SHARE * owed)
                             bal[a] = owed - min(pay, owed)
-                    elif kind[a] == PREPAID and bal[a] < RELOAD_SHARE * limit[a]:
-                        bal[a] += limit[a]
                 im += 1
                 next_month = month_days[im] if im < month_days.size else _NEVER
             next_event = next_month
@@ -131,43 +139,72 @@ def balances_kernel(
         a = account[i]
         x = amount[i]
         e = 0
+        retry_errors[i] = -1
+        if kind[a] == PREPAID and day > reload_checked[a]:
+            reload_checked[a] = day
+            if bal[a] < RELOAD_SHARE * limit[a]:
+                bal[a] += limit[a]
         if x < 0.0:
             if kind[a] == CREDIT:
                 bal[a] += x
             else:
                 bal[a] -= x
         else:
-            if pin_used[i] and u[i, 0] < p_bad_pin:
-                e |= BAD_PIN
-            if u[i, 1] < p_glitch:
-                e |= GLITCH
-            if not card_present[i]:
-                v = u[i, 2]
-                if v < p_bad_card_number:
-                    e |= BAD_CARD_NUMBER
-                elif v < p_cvv_hi:
-                    e |= BAD_CVV
-                elif v < p_exp_hi:
-                    e |= BAD_EXPIRATION
-                if u[i, 3] < p_bad_zip:
-                    e |= BAD_ZIP
-            if x > 0.0:
-                k = kind[a]
-                if k == CREDIT:
-                    short = bal[a] + x > limit[a]
-                elif k == DEBIT:
-                    short = bal[a] + limit[a] < x
-                else:
-                    short = bal[a] < x
-                if short:
-                    e |= INSUFFICIENT
-            if e == 0:
-                if kind[a] == CREDIT:
-                    bal[a] += x
-                else:
-                    bal[a] -= x
+            e = _attempt(i, 1.0, x, a, bal, kind, limit, card_present, pin_used, u, p_bad_pin, p_glitch,
+                         p_bad_card_number, p_cvv_hi, p_exp_hi, p_bad_zip)  # fmt: skip
+            if e != 0 and u[i, 4] < p_retry:
+                # The retry's own draws come from the low bits of the same uniforms (independent of the
+                # high bits the first attempt compared). After Insufficient Balance it uses another card.
+                a2 = alt_account[i] if (e & INSUFFICIENT) and alt_account[i] >= 0 else a
+                retry_errors[i] = _attempt(i, RETRY_REMIX, x, a2, bal, kind, limit, card_present, pin_used,
+                                           u, p_bad_pin, p_glitch, p_bad_card_number, p_cvv_hi, p_exp_hi,
+                                           p_bad_zip)  # fmt: skip
         errors[i] = e
         balance_out[i] = bal[a]
+
+
+@kernel
+def _attempt(i, remix, x, a, bal, kind, limit, card_present, pin_used, u, p_bad_pin, p_glitch,
+             p_bad_card_number, p_cvv_hi, p_exp_hi, p_bad_zip):  # fmt: skip
+    """Errors of one purchase attempt of x dollars on account a; an accepted attempt moves the money."""
+    e = 0
+    if pin_used[i] and _draw(u[i, 0], remix) < p_bad_pin:
+        e |= BAD_PIN
+    if _draw(u[i, 1], remix) < p_glitch:
+        e |= GLITCH
+    if not card_present[i]:
+        v = _draw(u[i, 2], remix)
+        if v < p_bad_card_number:
+            e |= BAD_CARD_NUMBER
+        elif v < p_cvv_hi:
+            e |= BAD_CVV
+        elif v < p_exp_hi:
+            e |= BAD_EXPIRATION
+        if _draw(u[i, 3], remix) < p_bad_zip:
+            e |= BAD_ZIP
+    if x > 0.0:
+        k = kind[a]
+        if k == CREDIT:
+            short = bal[a] + x > limit[a]
+        elif k == DEBIT:
+            short = bal[a] + limit[a] < x
+        else:
+            short = bal[a] < x
+        if short:
+            e |= INSUFFICIENT
+    if e == 0:
+        if kind[a] == CREDIT:
+            bal[a] += x
+        else:
+            bal[a] -= x
+    return e
+
+
+@kernel
+def _draw(v, remix):
+    """v itself (remix 1), or the fractional part of v * remix: a fresh uniform from v's low bits."""
+    w = v * remix
+    return w - np.floor(w)
 
 
 def month_starts(start_day: int, last_day: int) -> np.ndarray:
@@ -206,8 +243,13 @@ def simulate_balances(
     p_bad_cvv: float,
     p_bad_expiration: float,
     p_bad_zip: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(errors uint8 bitmask per row, balance after each row float64). Declined rows don't move money.
+    p_retry: float = 0.0,
+    alt_account: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(errors uint8 bitmask per row, retry errors int16 per row (-1: not retried), balance after each row
+    float64). Declined rows don't move money; a retried decline is tried again at once (same card, amount
+    and account, or after Insufficient Balance on alt_account where that row has one (>= 0)) and its
+    errors are returned in retry errors.
 
     time: int64 seconds, sorted ascending (one consumer's card rows); amount: float64 dollars (negative is a
     refund); account: int32 account of each row (0..n_accounts-1); card_present, pin_used: bool per row;
@@ -239,9 +281,16 @@ def simulate_balances(
         if arr.shape != (m,):
             raise InputError(f"{name}: expected shape ({m},) like kind (one per account), got {arr.shape}")
         per_acc[name] = arr
+    alt = (
+        np.full(n, -1, np.int32) if alt_account is None else _per_row("alt_account", alt_account, np.int32, n)
+    )
+    if n and alt.max() >= m:
+        raise InputError(
+            f"alt_account: row {int(np.argmax(alt))} names account {int(alt.max())}, outside 0..{m - 1}"
+        )
     uu = np.ascontiguousarray(u, dtype=np.float64)
-    if uu.shape != (n, 4):
-        raise InputError(f"u: expected shape ({n}, 4), got {uu.shape}")
+    if uu.shape != (n, 5):
+        raise InputError(f"u: expected shape ({n}, 5), got {uu.shape}")
 
     if n > 1 and np.any(t[1:] < t[:-1]):
         i = int(np.flatnonzero(t[1:] < t[:-1])[0]) + 1
@@ -260,9 +309,10 @@ def simulate_balances(
             raise InputError(f"{name}: values must be finite")
 
     errors = np.zeros(n, dtype=np.uint8)
+    retry = np.full(n, -1, dtype=np.int16)
     bal = np.empty(n, dtype=np.float64)
     if n == 0:
-        return errors, bal
+        return errors, retry, bal
     months = month_starts(int(start_day), int(t[-1] // SECONDS_PER_DAY))
     balances_kernel(
         t,
@@ -285,10 +335,13 @@ def simulate_balances(
         float(p_bad_cvv),
         float(p_bad_expiration),
         float(p_bad_zip),
+        float(p_retry),
+        alt,
         errors,
+        retry,
         bal,
     )
-    return errors, bal
+    return errors, retry, bal
 
 
 def _reason_table() -> np.ndarray:

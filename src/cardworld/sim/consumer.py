@@ -23,10 +23,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cardworld.jit import kernel
 from cardworld.rng import Stream, stream
-from cardworld.sim.balances import simulate_balances
-from cardworld.sim.context import YEAR0, SimContext
-from cardworld.sim.trips import HOME, Trips, day_states, simulate_trips
+from cardworld.sim.balances import INSUFFICIENT, simulate_balances
+from cardworld.sim.context import LARGE_CASH, SMALL_CASH, YEAR0, SimContext
+from cardworld.sim.trips import BUSINESS, HOME, Trips, day_states, simulate_trips
 from cardworld.world.merchants import FOREIGN_BASE, ONLINE_CELL, merchant_hash
 
 SWIPE, CHIP, ONLINE = 0, 1, 2
@@ -100,10 +101,17 @@ def simulate_consumer(ctx: SimContext, c: ConsumerInput) -> ConsumerOutput | Non
     activity = np.exp(rng.normal(-0.5 * s2, np.sqrt(s2)))  # mean 1, cv of transactions per year
     buyer = rng.random(n_items) < cat.buyers
     rate = np.exp(np.log(cat.rate_median_per_year) + cat.rate_sigma * rng.normal(size=n_items))
-    rate *= rate_f * ctx.rate_scale * activity * buyer
+    rate *= rate_f * ctx.rate_scale * ctx.cash_boost * activity * buyer
     amount_med = cat.amount_median * amount_f * np.exp(0.25 * rng.normal(size=n_items))
     amount_sig = cat.amount_sigma * rng.uniform(0.8, 1.1, size=n_items)
-    hours = _personal_hours(rng, cat.hours)
+    # Living within one's means: purchases at will are thinned so that expected spending (card and cash)
+    # stays within BUDGET_SHARE of income; bills are paid regardless.
+    spend = rate * amount_med * np.exp(0.5 * amount_sig**2)
+    at_will = ~cat.recurring
+    room = max(BUDGET_SHARE * c.yearly_income - spend[~at_will].sum(), 0.1 * spend[at_will].sum())
+    if spend[at_will].sum() > room:
+        rate = np.where(at_will, rate * room / spend[at_will].sum(), rate)
+    hours = _personal_hours(rng, cat.hours)  # (2 * n_items, 24): free days, then working days
     bill_dom = rng.integers(1, 29, size=n_items)
 
     # 2. Days.
@@ -159,10 +167,16 @@ def simulate_consumer(ctx: SimContext, c: ConsumerInput) -> ConsumerOutput | Non
     n = item.size
     if n == 0:
         return None
-    hour = (hours[item] < rng.random(n)[:, None]).sum(axis=1).clip(0, 23)
+    st = state[day - first_day]
+    # Working days (a worker before retirement, Monday-Friday, at home or on a business trip) use the
+    # working-day hours; retirees, weekends and holidays the free-day ones.
+    working = c.works & (day < retire_day) & (((day + 3) % 7) < 5) & ((st == HOME) | (st == BUSINESS))
+    key = item + n_items * working
+    # Inverse CDF over the flattened (row, hour) cumulative table: row r's hours are r + cum[r, h].
+    flat_hours = (np.arange(2 * n_items)[:, None] + hours).ravel()
+    hour = (np.searchsorted(flat_hours, key + rng.random(n), side="right") - key * 24).clip(0, 23)
     minute = rng.integers(0, 60, size=n)
     time = day * _DAY + hour * 3600 + minute * 60
-    st = state[day - first_day]
     trip = trip_of_day[day - first_day]
 
     # Amounts in cents (money transfers in steps of $20).
@@ -177,7 +191,7 @@ def simulate_consumer(ctx: SimContext, c: ConsumerInput) -> ConsumerOutput | Non
     yi = np.clip(year - YEAR0, 0, ctx.online_share.shape[0] - 1)
     p_online = np.clip(ctx.online_share[yi, item] * c.online_propensity, 0, 0.97)
     online = rng.random(n) < p_online
-    small = np.where(cents < cfg.cash.small_amount * 100, 1.5, 0.7)
+    small = np.where(cents < cfg.cash.small_amount * 100, SMALL_CASH, LARGE_CASH)
     low = 1.3 if c.yearly_income < cfg.cash.low_income else 0.85
     p_cash = np.clip(ctx.cash_share[yi] * c.cash_propensity * cat.cash_affinity[item] * small * low, 0, 0.95)
     cash = ~online & (rng.random(n) < p_cash)
@@ -201,27 +215,34 @@ def simulate_consumer(ctx: SimContext, c: ConsumerInput) -> ConsumerOutput | Non
     k = k[0]
 
     # Card choice among issues active at that time, by personal preference.
-    card_pick, card_ok = _choose_card(rng, c, time, online | away, cents)
+    card_pick, card_alt, card_ok = _choose_card(rng, c, time, online | away, cents)
+    # Without a usable card (none active, or only a prepaid card too small) an in-person purchase is paid
+    # cash and an online one does not happen.
+    cash |= ~card_ok & ~online
     keep_card = ~cash & card_ok
-    # 6a. Refunds: a later negative row at the same merchant, same card and amount.
-    refund = keep_card & (rng.random(n) < cat.refund_rate[item])
+    # 6a. Refunds: a later negative row at the same merchant and card, mostly for the same amount.
+    rf = cfg.refunds
+    p_refund = cat.refund_rate[item] * np.where(online, rf.online_scale, rf.in_person_scale)
+    refund = keep_card & (cents <= rf.max_amount * 100) & (rng.random(n) < p_refund)
     r_idx = np.flatnonzero(refund)
+    r_part = rng.random(r_idx.size) < rf.partial_share
+    r_frac = rng.uniform(0.2, 0.9, size=r_idx.size)
+    r_cents = np.where(r_part, np.maximum(np.round(cents[r_idx] * r_frac), 1), cents[r_idx]).astype(np.int64)
     r_delay = (1 + rng.geometric(0.25, size=r_idx.size)) * _DAY + rng.integers(-3, 4, size=r_idx.size) * 3600
     r_time = time[r_idx] + r_delay
-    r_ok = r_time < (last_day + 1) * _DAY
-    r_idx, r_time = r_idx[r_ok], r_time[r_ok]
-    # Refunds land while the card issue is still valid.
-    r_ok = r_time < c.valid_to[card_pick[r_idx]]
-    r_idx, r_time = r_idx[r_ok], r_time[r_ok]
+    # Refunds land before the end and while the card issue is still valid.
+    r_ok = (r_time < (last_day + 1) * _DAY) & (r_time < c.valid_to[card_pick[r_idx]])
+    r_idx, r_time, r_cents = r_idx[r_ok], r_time[r_ok], r_cents[r_ok]
 
     ci = np.flatnonzero(keep_card)
     rows = np.concatenate([ci, r_idx])
     t_all = np.concatenate([time[ci], r_time])
-    sign = np.concatenate([np.ones(ci.size, np.int64), -np.ones(r_idx.size, np.int64)])
+    signed = np.concatenate([cents[ci], -r_cents])
     o = np.lexsort((np.arange(rows.size), t_all))
-    rows, t_all, sign = rows[o], t_all[o], sign[o]
+    rows, t_all = rows[o], t_all[o]
     issue = card_pick[rows]
-    amount = sign * cents[rows] / 100.0
+    alt_issue = card_alt[rows]
+    amount = signed[o] / 100.0
     chan = np.where(
         online[rows],
         ONLINE,
@@ -241,31 +262,38 @@ def simulate_consumer(ctx: SimContext, c: ConsumerInput) -> ConsumerOutput | Non
     )
     e = cfg.errors
     acct = c.card_account[issue].astype(np.int32)
-    pay_share, paycheck = _money_habits(rng, c, acct, amount, n_days)
-    errors, _ = simulate_balances(
+    pay_share, paycheck, limit = _money_habits(rng, c, acct, amount, t_all)
+    errors, retry, _ = simulate_balances(
         t_all,
         amount,
         acct,
         card_present,
         pin,
         c.acct_kind,
-        c.acct_limit,
+        limit,
         c.acct_balance0,
         pay_share,
         paycheck,
         c.acct_pay_period,
         first_day,
-        rng.random((rows.size, 4)),
+        rng.random((rows.size, 5)),
         e.bad_pin,
         e.technical_glitch,
         e.bad_card_number,
         e.bad_cvv,
         e.bad_expiration,
         e.bad_zipcode,
+        e.retry,
+        np.where(alt_issue >= 0, c.card_account[np.maximum(alt_issue, 0)], -1),
     )
-    card_cols = _columns(ctx, c, rows, t_all, amount, chan, errors, c.card_index[issue], cell, mcc, k)
+    retry_issue = np.where(((errors & INSUFFICIENT) != 0) & (alt_issue >= 0), alt_issue, issue)
+    rows, t_all, amount, chan, errors, issue = _with_retries(
+        rng, retry, retry_issue, rows, t_all, amount, chan, errors, issue
+    )
+    chan = np.where((chan == CHIP) & ~c.has_chip[issue], SWIPE, chan).astype(np.int8)  # retried elsewhere
+    card_cols, h = _columns(ctx, c, rows, t_all, amount, chan, errors, c.card_index[issue], cell, mcc, k)
     cash_rows = np.flatnonzero(cash)
-    cash_cols = _columns(
+    cash_cols, _ = _columns(
         ctx,
         c,
         cash_rows,
@@ -280,14 +308,36 @@ def simulate_consumer(ctx: SimContext, c: ConsumerInput) -> ConsumerOutput | Non
     )
     o = np.argsort(cash_cols["timestamp"], kind="stable")
     cash_cols = {name: v[o] for name, v in cash_cols.items()}
-    seen = np.unique(np.stack([cell[rows], mcc[rows], k[rows]], axis=1), axis=0)
+    # Visited merchants, unique by their hash (a 64-bit sort, far cheaper than unique rows).
+    _, first = np.unique(h, return_index=True)
+    seen = np.stack([cell[rows[first]], mcc[rows[first]], k[rows[first]]], axis=1)
     return ConsumerOutput(user_id=c.user_id, card=card_cols, cash=cash_cols, trips=trips, merchants=seen)
 
 
+def _with_retries(rng, retry, retry_issue, rows, time, amount, chan, errors, issue):
+    """Insert a row for each retried decline, 1 to 5 minutes after it (and before the consumer's next row),
+    with the retry's own errors and card; the columns stay sorted by time."""
+    at = np.flatnonzero(retry >= 0)
+    if at.size == 0:
+        return rows, time, amount, chan, errors, issue
+    gap = np.append(time[1:] - time[:-1], 10**9)[at]
+    delay = np.minimum(rng.integers(1, 6, size=at.size), gap // 120) * 60  # whole minutes, like all times
+    pos = np.concatenate([np.arange(time.size) * 2, at * 2 + 1])
+    o = np.lexsort((pos, np.concatenate([time, time[at] + delay])))
+    return (
+        np.concatenate([rows, rows[at]])[o],
+        np.concatenate([time, time[at] + delay])[o],
+        np.concatenate([amount, amount[at]])[o],
+        np.concatenate([chan, chan[at]])[o],
+        np.concatenate([errors, retry[at].astype(np.uint8)])[o],
+        np.concatenate([issue, retry_issue[at]])[o],
+    )
+
+
 def _money_habits(
-    rng: np.random.Generator, c: ConsumerInput, acct: np.ndarray, amount: np.ndarray, n_days: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Payments and paychecks that match how much this person actually spends on each account.
+    rng: np.random.Generator, c: ConsumerInput, acct: np.ndarray, amount: np.ndarray, time: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Payments, paychecks and credit limits that match how much this person spends on each account.
 
     People broadly live within their means: a credit account's monthly payment covers its monthly card
     spend times a personal slack, and a debit account's inflow covers its spend likewise. The slack is
@@ -295,9 +345,14 @@ def _money_habits(
     tight months of tight budgets (and grow near the limit), not from a balance that drifts forever.
     """
     n_acct = c.acct_kind.size
-    months = max(n_days / 30.44, 1.0)
+    # Monthly spend while the account is in use (from its first to its last row).
+    first = np.full(n_acct, np.iinfo(np.int64).max)
+    last = np.full(n_acct, np.iinfo(np.int64).min)
+    np.minimum.at(first, acct, time)
+    np.maximum.at(last, acct, time)
+    months = np.maximum((last - first) / (_DAY * 30.44), 1.0)
     spend = np.bincount(acct, weights=np.maximum(amount, 0.0), minlength=n_acct) / months
-    slack = 2.0 * np.exp(0.3 * rng.normal()) * min(max(c.yearly_income / 45_000.0, 0.5), 2.0) ** 0.3
+    slack = SLACK * np.exp(0.3 * rng.normal()) * min(max(c.yearly_income / 45_000.0, 0.5), 2.0) ** 0.3
     credit = c.acct_kind == 0
     need_share = np.where(c.acct_limit > 0, spend * slack / np.maximum(c.acct_limit, 1.0), 1.0)
     pay_share = np.where(
@@ -308,20 +363,35 @@ def _money_habits(
     paycheck = np.where(
         c.acct_kind == 1, np.maximum(c.acct_paycheck, per_period * slack / 0.4), c.acct_paycheck
     )
-    return pay_share, paycheck
+    # Issuers raise the limits of accounts whose spending outgrows them (the cards table keeps the limit at
+    # opening); months well above the usual still hit the limit.
+    limit = np.where(credit, np.maximum(c.acct_limit, LIMIT_GROWTH * spend), c.acct_limit)
+    return pay_share, paycheck, limit
 
 
 def _personal_hours(rng: np.random.Generator, item_hours: np.ndarray) -> np.ndarray:
-    """Cumulative personal hour distribution per item: 40% the item's profile, 60% on three favourite hours
-    drawn from it (weights 0.5, 0.3, 0.2)."""
+    """Cumulative personal hour distributions, (2 * n_items, 24): free days, then working days.
+
+    40% the item's profile, 60% on three favourite hours drawn from it (weights 0.3, 0.18, 0.12): TabFormer
+    consumers are spiky. On working days the hours spent at work (9-11 and 13-16) keep WORK_HOUR_WEIGHT of
+    their weight, so retirement moves purchases into the working day."""
     n_items = item_hours.shape[0]
     cum = np.cumsum(item_hours, axis=1)
     fav = (cum[:, None, :] < rng.random((n_items, 3))[:, :, None] * cum[:, -1:, None]).sum(axis=2).clip(0, 23)
     personal = 0.4 * item_hours / item_hours.sum(axis=1, keepdims=True)
     for j, w in enumerate((0.3, 0.18, 0.12)):
         personal[np.arange(n_items), fav[:, j]] += w
-    pc = np.cumsum(personal, axis=1)
+    both = np.concatenate([personal, personal * _WORK_HOURS[None, :]])
+    pc = np.cumsum(both, axis=1)
     return pc / pc[:, -1:]
+
+
+WORK_HOUR_WEIGHT = 0.5
+BUDGET_SHARE = 1.5  # expected yearly spending (card and cash) at most this share of personal income
+# (households pool incomes and borrow, so spending may exceed one earner's income)
+LIMIT_GROWTH = 1.3  # a credit limit grows to at least this many months of the account's mean spend
+SLACK = 1.8  # median ratio of money coming in to card spending (calibrated: ~1% Insufficient Balance)
+_WORK_HOURS = np.where(np.isin(np.arange(24), [9, 10, 11, 13, 14, 15, 16]), WORK_HOUR_WEIGHT, 1.0)
 
 
 def _choose_k(
@@ -375,25 +445,62 @@ def _choose_card(
     time: np.ndarray,
     travel_or_online: np.ndarray,
     cents: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(issue row, has an active card) per purchase, by personal preference among the issues in use:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(issue row, alternative issue row or -1, has an active card) per purchase, by personal preference
+    among the issues in use:
     credit cards are favoured online and on trips; a prepaid card is a rare choice, and never for more
     than a quarter of its load."""
     n_cards = int(c.card_index.max()) + 1 if c.card_index.size else 0
     pref = np.exp(rng.normal(0.0, 1.0, size=max(n_cards, 1)))
-    w = pref[c.card_index][None, :] * (
-        1.0 + (c.card_kind == 0)[None, :] * travel_or_online[:, None].astype(np.float64)
+    load_cents = c.acct_limit[c.card_account] * 100.0
+    return choose_card_kernel(
+        time,
+        travel_or_online,
+        cents,
+        rng.random(time.size),
+        pref[c.card_index],
+        c.card_kind,
+        load_cents,
+        c.valid_from,
+        c.valid_to,
     )
-    prepaid = c.card_kind == 2
-    load = c.acct_limit[c.card_account]
-    w = np.where(prepaid[None, :], w * 0.05 * (cents[:, None] <= 25.0 * load[None, :]), w)
-    active = (c.valid_from[None, :] <= time[:, None]) & (time[:, None] < c.valid_to[None, :])
-    cum = np.cumsum(w * active, axis=1)
-    total = cum[:, -1] if cum.shape[1] else np.zeros(time.size)
-    u = rng.random(time.size) * total
-    pick = (cum <= u[:, None]).sum(axis=1)
-    ok = total > 0
-    return np.minimum(pick, max(c.card_index.size - 1, 0)), ok
+
+
+@kernel
+def choose_card_kernel(time, boost, cents, u, pref, kind, load_cents, valid_from, valid_to):
+    """Weighted pick among the issues active at each time (inverse CDF over the issues' weights), and the
+    heaviest other usable issue (-1 if none): the card a declined purchase is retried on."""
+    n, m = time.size, pref.size
+    pick = np.zeros(n, np.int64)
+    alt = np.full(n, -1, np.int64)
+    ok = np.zeros(n, np.bool_)
+    w = np.empty(m)
+    for i in range(n):
+        total = 0.0
+        for j in range(m):
+            x = 0.0
+            if valid_from[j] <= time[i] < valid_to[j]:
+                x = pref[j]
+                if kind[j] == 0 and boost[i]:
+                    x *= 2.0
+                elif kind[j] == 2:
+                    x = x * 0.05 if cents[i] <= 0.25 * load_cents[j] else 0.0
+            total += x
+            w[j] = total
+        if total > 0.0:
+            ok[i] = True
+            target = u[i] * total
+            j = 0
+            while j < m - 1 and w[j] <= target:
+                j += 1
+            pick[i] = j
+            best = 0.0
+            for q in range(m):
+                wq = w[q] - (w[q - 1] if q > 0 else 0.0)
+                if q != j and wq > best:
+                    best = wq
+                    alt[i] = q
+    return pick, alt, ok
 
 
 def merchant_place(ctx: SimContext, cell: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -411,8 +518,8 @@ def merchant_place(ctx: SimContext, cell: np.ndarray, h: np.ndarray) -> tuple[np
     return city, state, np.where(online | foreign, -1, zrow)
 
 
-def _columns(ctx, c, rows, time, amount, chan, errors, card_id, cell, mcc, k) -> dict[str, np.ndarray]:
-    """Coded transaction columns for the chosen rows."""
+def _columns(ctx, c, rows, time, amount, chan, errors, card_id, cell, mcc, k):
+    """(coded transaction columns for the chosen rows, their merchant hashes)."""
     seed = ctx.cfg.seed
     cl, mc, kk = cell[rows], mcc[rows], k[rows]
     h = merchant_hash(seed, cl, mc, kk)
@@ -431,7 +538,7 @@ def _columns(ctx, c, rows, time, amount, chan, errors, card_id, cell, mcc, k) ->
     }
     if card_id is not None:
         cols["card_id"] = card_id.astype(np.int16)
-    return cols
+    return cols, h
 
 
 __all__ = [

@@ -8,6 +8,7 @@ per-consumer code only indexes arrays.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +21,8 @@ from cardworld.world.merchants import merchant_count
 
 YEAR0 = 1900  # per-year tables start here
 N_YEARS = 220
+CARD_RATE_YEAR = 2010  # the year the catalogue's card purchase rates describe
+SMALL_CASH, LARGE_CASH = 1.5, 0.7  # cash propensity below / above cfg.cash.small_amount
 
 
 def epoch_day(d: dt.date) -> int:
@@ -53,6 +56,9 @@ class SimContext:
     chip_shift: int  # seconds: chip reads only from the liability shift on
     cash_share: np.ndarray  # (N_YEARS,)
     rate_scale: float  # catalogue rates -> config transactions_per_year
+    # Catalogue rates are card purchases (calibrated to TabFormer's card rows) in CARD_RATE_YEAR; people
+    # also pay cash, so their purchase rate is the card rate / (1 - that year's cash share of the item).
+    cash_boost: np.ndarray  # (n_items,)
 
     @classmethod
     def build(cls, cfg: WorldConfig) -> SimContext:
@@ -111,6 +117,7 @@ class SimContext:
             cash + (cfg.cash.share_2020 - cfg.cash.share_1990) / 30 * np.clip(years - 2020, 0, 30), 0, 1
         )
         total = float(cat.expected_rate().sum())
+        cash_boost = 1.0 / (1.0 - np.clip(_item_cash_share(cfg, cat, cash[CARD_RATE_YEAR - YEAR0]), 0, 0.6))
         return cls(
             cfg=cfg,
             catalogue=cat,
@@ -134,7 +141,16 @@ class SimContext:
             chip_shift=epoch_day(cfg.channels.chip_shift_date) * 86400,
             cash_share=cash,
             rate_scale=cfg.table1.transactions_per_year.mean / total,
+            cash_boost=cash_boost,
         )
+
+
+def _item_cash_share(cfg: WorldConfig, cat: Catalogue, year_share: float) -> np.ndarray:
+    """Expected share of an item's purchases paid cash for an average consumer, with the simulator's rule
+    (sim.consumer): year share x item affinity x (1.5 below cfg.cash.small_amount, else 0.7)."""
+    z = (np.log(cfg.cash.small_amount) - np.log(cat.amount_median)) / np.maximum(cat.amount_sigma, 1e-9)
+    p_small = 0.5 * (1.0 + np.vectorize(math.erf)(z / math.sqrt(2.0)))
+    return year_share * cat.cash_affinity * (SMALL_CASH * p_small + LARGE_CASH * (1.0 - p_small))
 
 
 def _nearest(cities: Cities, lat: float, lon: float) -> int:
