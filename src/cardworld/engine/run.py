@@ -13,6 +13,7 @@ import os
 import shutil
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -72,24 +73,27 @@ def generate(
     if sorted(ks) != list(range(len(plan))):
         raise ValueError("order must be a permutation of the shard indexes")
     infos: dict[int, ShardInfo] = {}
-    if workers <= 1 or len(ks) == 1:
-        for k in ks:
-            infos[k] = run_shard(cfg, k, str(out_dir))
-            if on_shard:
-                on_shard(len(infos), len(ks))
-    else:
-        ctx = mp.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_pin_threads) as pool:
-            futures = {pool.submit(run_shard, cfg, k, str(out_dir)): k for k in ks}
-            for f in as_completed(futures):
-                infos[futures[f]] = f.result()
+    with _Merger(out_dir, staging) as merger:
+        if workers <= 1 or len(ks) == 1:
+            for k in ks:
+                infos[k] = run_shard(cfg, k, str(out_dir))
+                merger.shard_done(k)
                 if on_shard:
                     on_shard(len(infos), len(ks))
+        else:
+            ctx = mp.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_pin_threads) as pool:
+                futures = {pool.submit(run_shard, cfg, k, str(out_dir)): k for k in ks}
+                for f in as_completed(futures):
+                    infos[futures[f]] = f.result()
+                    merger.shard_done(futures[f])
+                    if on_shard:
+                        on_shard(len(infos), len(ks))
+        merged = merger.finish(len(plan))
     for k in sorted(infos):
         add_shard(manifest, infos[k])
     for name in STAGED_TABLES:
-        parts = [staging / f"{name}-{k:05d}.parquet" for k in range(len(plan))]
-        add_table(manifest, name, _merge(out_dir, name, parts))
+        add_table(manifest, name, merged[name])
     add_table(manifest, "fraudsters", write_table(out_dir, "fraudsters", empty_table("fraudsters")))
     shutil.rmtree(staging)
     manifest["status"] = "complete"
@@ -102,33 +106,68 @@ def _pin_threads() -> None:
         os.environ[var] = "1"
 
 
-def _merge(out_dir: Path, name: str, parts: list[Path]) -> FileInfo:
-    """Concatenate staging parts in shard order into DIR/NAME.parquet (merchants: deduplicated by id)."""
-    path = table_path(out_dir, name)
-    if name == "merchants":
-        table = pa.concat_tables([pq.read_table(p) for p in parts])
-        ids = table.column("merchant_id").to_numpy()
-        _, first = np.unique(ids, return_index=True)  # sorted by id; a merchant is the same in every shard
-        return write_table(out_dir, name, table.take(pa.array(first)))
-    rows = 0
-    with atomic_output(path, overwrite=True) as tmp:
-        writer = None
-        for p in parts:
-            t = pq.read_table(p)
-            if writer is None:
-                writer = pq.ParquetWriter(
-                    tmp,
-                    t.schema,
-                    compression=DEFAULT_COMPRESSION,
-                    compression_level=DEFAULT_COMPRESSION_LEVEL,
+class _Merger:
+    """Appends the shards' staging parts to the final tables in shard order while later shards still run
+    (so the merge overlaps the simulation); merchants, deduplicated by id, are merged at the end."""
+
+    def __init__(self, out_dir: Path, staging: Path) -> None:
+        self.out_dir, self.staging = out_dir, staging
+        self.stack = ExitStack()
+        self.tmp: dict[str, Path] = {}
+        self.writers: dict[str, pq.ParquetWriter] = {}
+        self.rows = dict.fromkeys(STAGED_TABLES, 0)
+        self.finished: set[int] = set()
+        self.next = 0
+
+    def __enter__(self) -> _Merger:
+        self.stack.__enter__()
+        for name in STAGED_TABLES:
+            if name != "merchants":
+                self.tmp[name] = self.stack.enter_context(
+                    atomic_output(table_path(self.out_dir, name), overwrite=True)
                 )
-            writer.write_table(t)
-            rows += t.num_rows
-        if writer is not None:
-            writer.close()
-        digest = file_sha256(tmp)
-        size = Path(tmp).stat().st_size
-    return FileInfo(file=path.name, rows=rows, sha256=digest, bytes=size)
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        for w in self.writers.values():
+            w.close()
+        return self.stack.__exit__(*exc)
+
+    def _part(self, name: str, k: int) -> Path:
+        return self.staging / f"{name}-{k:05d}.parquet"
+
+    def shard_done(self, k: int) -> None:
+        self.finished.add(k)
+        while self.next in self.finished:
+            for name, tmp in self.tmp.items():
+                t = pq.read_table(self._part(name, self.next))
+                if name not in self.writers:
+                    self.writers[name] = pq.ParquetWriter(
+                        tmp,
+                        t.schema,
+                        compression=DEFAULT_COMPRESSION,
+                        compression_level=DEFAULT_COMPRESSION_LEVEL,
+                    )
+                self.writers[name].write_table(t)
+                self.rows[name] += t.num_rows
+            self.next += 1
+
+    def finish(self, n_shards: int) -> dict[str, FileInfo]:
+        """Close the tables (all n_shards merged) and describe them; the files land when the block exits."""
+        assert self.next == n_shards, "every shard must be merged before finishing"
+        out = {}
+        for name, tmp in self.tmp.items():
+            self.writers.pop(name).close()
+            out[name] = FileInfo(
+                file=table_path(self.out_dir, name).name,
+                rows=self.rows[name],
+                sha256=file_sha256(tmp),
+                bytes=Path(tmp).stat().st_size,
+            )
+        table = pa.concat_tables([pq.read_table(self._part("merchants", k)) for k in range(n_shards)])
+        _, first = np.unique(table.column("merchant_id").to_numpy(), return_index=True)  # sorted by id
+        out["merchants"] = write_table(self.out_dir, "merchants", table.take(pa.array(first)))
+        return out
 
 
 __all__ = ["generate", "shard_plan"]

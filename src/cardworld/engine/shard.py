@@ -66,7 +66,7 @@ def run_shard(cfg: WorldConfig, k: int, out_dir: str) -> ShardInfo:
 
 def _stage(staging: Path, name: str, k: int, table: pa.Table) -> None:
     with atomic_output(staging / f"{name}-{k:05d}.parquet", overwrite=True) as tmp:
-        pq.write_table(conform(name, table), tmp, compression="zstd", compression_level=1)
+        pq.write_table(conform(name, table), tmp, compression="none")
 
 
 def _table(name: str, obj) -> pa.Table:

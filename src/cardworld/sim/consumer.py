@@ -73,10 +73,6 @@ class ConsumerOutput:
     merchants: np.ndarray  # (m, 3) int64 unique (cell, mcc, k) visited
 
 
-def _years(day: np.ndarray) -> np.ndarray:
-    return day.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
-
-
 def simulate_consumer(ctx: SimContext, c: ConsumerInput) -> ConsumerOutput | None:
     cfg = ctx.cfg
     cat = ctx.catalogue
@@ -149,10 +145,7 @@ def simulate_consumer(ctx: SimContext, c: ConsumerInput) -> ConsumerOutput | Non
     # Recurring bills: a personal day of the month, at home rates (12 a year at most).
     rec_items = np.flatnonzero(cat.recurring & (rate > 0))
     if rec_items.size:
-        dom = (
-            days
-            - days.astype("datetime64[D]").astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
-        ) + 1
+        dom = ctx.dom(days)
         r_item, r_day = [item], [day]
         for i in rec_items.tolist():
             every = max(1, round(12.0 / max(rate[i], 1e-9)))  # bill every `every` months
@@ -161,7 +154,7 @@ def simulate_consumer(ctx: SimContext, c: ConsumerInput) -> ConsumerOutput | Non
             r_item.append(np.full(hit.size, i))
             r_day.append(hit)
         item, day = np.concatenate(r_item), np.concatenate(r_day)
-    year = _years(day)
+    year = ctx.year(day).astype(np.int64)
     alive = (cat.first_year[item] <= year) & (year <= cat.last_year[item])
     item, day, year = item[alive], day[alive], year[alive]
     n = item.size
@@ -249,7 +242,7 @@ def simulate_consumer(ctx: SimContext, c: ConsumerInput) -> ConsumerOutput | Non
         np.where(
             c.has_chip[issue]
             & (t_all >= ctx.chip_shift)
-            & (rng.random(rows.size) < ctx.chip_adoption[np.clip(_years(t_all // _DAY) - YEAR0, 0, None)]),
+            & (rng.random(rows.size) < ctx.chip_adoption[np.clip(ctx.year(t_all // _DAY) - YEAR0, 0, None)]),
             CHIP,
             SWIPE,
         ),

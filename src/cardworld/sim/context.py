@@ -21,6 +21,7 @@ from cardworld.world.merchants import merchant_count
 
 YEAR0 = 1900  # per-year tables start here
 N_YEARS = 220
+CALENDAR_MARGIN = 7  # days of calendar tables either side of the run (retries just after midnight)
 CARD_RATE_YEAR = 2010  # the year the catalogue's card purchase rates describe
 SMALL_CASH, LARGE_CASH = 1.5, 0.7  # cash propensity below / above cfg.cash.small_amount
 
@@ -59,6 +60,18 @@ class SimContext:
     # Catalogue rates are card purchases (calibrated to TabFormer's card rows) in CARD_RATE_YEAR; people
     # also pay cash, so their purchase rate is the card rate / (1 - that year's cash share of the item).
     cash_boost: np.ndarray  # (n_items,)
+    # Calendar lookups for days first_calendar_day .. (cheaper than datetime64 conversions per row).
+    calendar_day0: int
+    year_of_day: np.ndarray  # int16
+    day_of_month: np.ndarray  # int8, 1..31
+
+    def year(self, day: np.ndarray) -> np.ndarray:
+        """Calendar year of epoch days within the run (and a few days either side)."""
+        return self.year_of_day[day - self.calendar_day0]
+
+    def dom(self, day: np.ndarray) -> np.ndarray:
+        """Day of the month of epoch days within the run."""
+        return self.day_of_month[day - self.calendar_day0]
 
     @classmethod
     def build(cls, cfg: WorldConfig) -> SimContext:
@@ -117,6 +130,8 @@ class SimContext:
             cash + (cfg.cash.share_2020 - cfg.cash.share_1990) / 30 * np.clip(years - 2020, 0, 30), 0, 1
         )
         total = float(cat.expected_rate().sum())
+        day0 = epoch_day(cfg.start) - CALENDAR_MARGIN
+        cal = np.arange(day0, epoch_day(cfg.end) + CALENDAR_MARGIN).astype("datetime64[D]")
         cash_boost = 1.0 / (1.0 - np.clip(_item_cash_share(cfg, cat, cash[CARD_RATE_YEAR - YEAR0]), 0, 0.6))
         return cls(
             cfg=cfg,
@@ -142,6 +157,9 @@ class SimContext:
             cash_share=cash,
             rate_scale=cfg.table1.transactions_per_year.mean / total,
             cash_boost=cash_boost,
+            calendar_day0=day0,
+            year_of_day=(cal.astype("datetime64[Y]").astype(np.int64) + 1970).astype(np.int16),
+            day_of_month=((cal - cal.astype("datetime64[M]")).astype(np.int64) + 1).astype(np.int8),
         )
 
 
