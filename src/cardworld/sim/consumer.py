@@ -231,7 +231,7 @@ def simulate_consumer(ctx: SimContext, c: ConsumerInput) -> ConsumerOutput | Non
     rows = np.concatenate([ci, r_idx])
     t_all = np.concatenate([time[ci], r_time])
     signed = np.concatenate([cents[ci], -r_cents])
-    o = np.lexsort((np.arange(rows.size), t_all))
+    o = np.argsort(t_all, kind="stable")  # ties keep purchases before refunds, each in draw order
     rows, t_all = rows[o], t_all[o]
     issue = card_pick[rows]
     alt_issue = card_alt[rows]
