@@ -12,8 +12,11 @@ Per consumer, from their own stream (so the result does not depend on shards or 
   5. how: cash (to cash.parquet) more often for small amounts, low incomes and earlier years; otherwise
      a card active that day, by personal preference; online by the item's yearly online share; chip
      only on chip cards after the liability shift, as terminals adopt it; swipe otherwise;
-  6. afterwards: refunds of earlier purchases at the same merchant a few days later, and declines from
-     balances and other causes (sim.balances).
+  6. afterwards: refunds of earlier purchases at the same merchant a few days later (some partial), and
+     declines from balances and other causes (sim.balances), most of them retried a few minutes later
+     (after Insufficient Balance on another card).
+Purchases at will are thinned so a person's expected spending stays within their means (BUDGET_SHARE of
+income); working days move purchases out of working hours, so retirement shifts them back in.
 Rows come out sorted by time.
 """
 
