@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cardworld.config import WorldConfig, config_dict
-from cardworld.engine.shard import STAGED_TABLES, run_shard
+from cardworld.engine.shard import STAGED_TABLES, run_shard, staged_part
 from cardworld.io.atomic import atomic_output
 from cardworld.io.dataset import (
     DEFAULT_COMPRESSION,
@@ -133,14 +133,11 @@ class _Merger:
             w.close()
         return self.stack.__exit__(*exc)
 
-    def _part(self, name: str, k: int) -> Path:
-        return self.staging / f"{name}-{k:05d}.parquet"
-
     def shard_done(self, k: int) -> None:
         self.finished.add(k)
         while self.next in self.finished:
             for name, tmp in self.tmp.items():
-                t = pq.read_table(self._part(name, self.next))
+                t = pq.read_table(staged_part(self.staging, name, self.next))
                 if name not in self.writers:
                     self.writers[name] = pq.ParquetWriter(
                         tmp,
@@ -164,7 +161,9 @@ class _Merger:
                 sha256=file_sha256(tmp),
                 bytes=Path(tmp).stat().st_size,
             )
-        table = pa.concat_tables([pq.read_table(self._part("merchants", k)) for k in range(n_shards)])
+        table = pa.concat_tables(
+            [pq.read_table(staged_part(self.staging, "merchants", k)) for k in range(n_shards)]
+        )
         _, first = np.unique(table.column("merchant_id").to_numpy(), return_index=True)  # sorted by id
         out["merchants"] = write_table(self.out_dir, "merchants", table.take(pa.array(first)))
         return out

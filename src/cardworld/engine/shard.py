@@ -64,8 +64,13 @@ def run_shard(cfg: WorldConfig, k: int, out_dir: str) -> ShardInfo:
     return info
 
 
+def staged_part(staging: Path, name: str, k: int) -> Path:
+    """Shard k's staging part of table `name` (merged into DIR/name.parquet by the parent)."""
+    return staging / f"{name}-{k:05d}.parquet"
+
+
 def _stage(staging: Path, name: str, k: int, table: pa.Table) -> None:
-    with atomic_output(staging / f"{name}-{k:05d}.parquet", overwrite=True) as tmp:
+    with atomic_output(staged_part(staging, name, k), overwrite=True) as tmp:
         pq.write_table(conform(name, table), tmp, compression="none")
 
 
@@ -207,4 +212,4 @@ def _merchants_table(ctx: SimContext, outs: list[ConsumerOutput]) -> pa.Table:
     )
 
 
-__all__ = ["STAGED_TABLES", "consumer_inputs", "context", "run_shard"]
+__all__ = ["STAGED_TABLES", "consumer_inputs", "context", "run_shard", "staged_part"]

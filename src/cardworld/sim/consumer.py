@@ -319,10 +319,11 @@ def _with_retries(rng, retry, retry_issue, rows, time, amount, chan, errors, iss
     gap = np.append(time[1:] - time[:-1], 10**9)[at]
     delay = np.minimum(rng.integers(1, 6, size=at.size), gap // 120) * 60  # whole minutes, like all times
     pos = np.concatenate([np.arange(time.size) * 2, at * 2 + 1])
-    o = np.lexsort((pos, np.concatenate([time, time[at] + delay])))
+    t = np.concatenate([time, time[at] + delay])
+    o = np.lexsort((pos, t))
     return (
         np.concatenate([rows, rows[at]])[o],
-        np.concatenate([time, time[at] + delay])[o],
+        t[o],
         np.concatenate([amount, amount[at]])[o],
         np.concatenate([chan, chan[at]])[o],
         np.concatenate([errors, retry[at].astype(np.uint8)])[o],
