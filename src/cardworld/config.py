@@ -158,6 +158,80 @@ class Segment(Strict):
         return self
 
 
+class Fraud(Strict):
+    """Fraud: a population of fraudsters who work compromised cards in bursts, plus random fraud.
+
+    The share of rows that are fraud is set by `rate`; the mechanisms (campaigns of fraudsters entering and
+    leaving the field, skimming at swipe terminals, breaches and the dark web, the owner and the issuer
+    noticing) decide when, where and on which cards it falls. Defaults follow TabFormer: 0.122% of rows,
+    about 60% of them online."""
+
+    enabled: bool = Field(True, description="simulate fraud at all")
+    rate: float = Field(
+        0.00122,
+        ge=0.0,
+        lt=1.0,
+        description="target share of card rows that are fraud, in [0, 1) (TabFormer 0.122%)",
+    )
+    fraudsters: int | None = Field(
+        None, ge=1, description="size of the fraudster population (default: one per 25 consumers, at least 6)"
+    )
+    card_not_present_share: Prob = Field(
+        0.55, description="share of fraud rows made online by fraudsters with stolen card data"
+    )
+    random_share: Prob = Field(
+        0.10,
+        description="share of fraud rows that are random fraud (random cards, times, merchants; no fraudster)",
+    )
+    oversample_fraud: float = Field(
+        1.0,
+        ge=1.0,
+        description="what-if: multiply the fraud rate (balanced training sets); rates are then not realistic",
+    )
+    off_from: dt.date | None = Field(None, description="what-if: no fraud from this day ...")
+    off_to: dt.date | None = Field(
+        None, description="... to this day (inclusive; TabFormer has none in its last 4 months)"
+    )
+    twins: bool = Field(
+        False,
+        description="what-if: split consumers into two halves (consumers.twin) attacked by twin fraudster "
+        "populations with identical behaviour, for bias tests",
+    )
+    owner_notice_days: PosFloat = Field(
+        14.0, description="median days until a card's owner notices fraud (sooner as amounts add up)"
+    )
+    issuer_block: Prob = Field(
+        0.01,
+        description="P(the issuer blocks the card at a fraudulent purchase), higher for large and foreign ones",
+    )
+    burst_rows: PosFloat = Field(18.0, description="mean purchases a fraudster plans on one card")
+    burst_days: PosFloat = Field(7.0, description="mean days over which a fraudster works one card")
+
+    @model_validator(mode="after")
+    def _fits(self) -> Fraud:
+        cnp, rnd = self.card_not_present_share, self.random_share
+        if cnp + rnd > 1.0 + 1e-12:
+            raise ValueError(
+                f"card_not_present_share ({cnp}) + random_share ({rnd}) = {cnp + rnd:g} is above 1; the rest "
+                "is card-present fraud by fraudsters, so lower one of them"
+            )
+        if self.rate * self.oversample_fraud >= 0.5:
+            raise ValueError(
+                f"rate ({self.rate}) x oversample_fraud ({self.oversample_fraud}) must stay below 0.5: a card "
+                "in a fraudster's hands cannot be stolen again, so higher rates are out of reach"
+            )
+        if (self.off_from is None) != (self.off_to is None):
+            raise ValueError("give both off_from and off_to (the fraud-free window), or neither")
+        if self.off_from is not None and self.off_to is not None and self.off_to < self.off_from:
+            raise ValueError(f"off_to ({self.off_to}) is before off_from ({self.off_from})")
+        return self
+
+    @property
+    def realistic(self) -> bool:
+        """False for what-if fraud (over-sampled rates): the manifest records it."""
+        return self.oversample_fraud == 1.0
+
+
 ATTRIBUTES = ("age", "income", "debt", "fico", "cards")
 # Rank correlations between consumer attributes (Gaussian copula), in ATTRIBUTES order.
 DEFAULT_CORRELATION = [
@@ -209,6 +283,7 @@ class WorldConfig(Strict):
     refunds: Refunds = Refunds()
     errors: Errors = Errors()
     population: Population = Population()
+    fraud: Fraud = Fraud()
 
     @model_validator(mode="after")
     def _dates(self) -> WorldConfig:
@@ -220,7 +295,7 @@ class WorldConfig(Strict):
 
     @property
     def representative(self) -> bool:
-        return self.population.segment is None
+        return self.population.segment is None and self.fraud.realistic
 
     def n_shards(self) -> int:
         return -(-self.consumers // self.shard_size)

@@ -21,8 +21,11 @@ class Stream(IntEnum):
     CONSUMER = 2  # one consumer's tastes and daily life
     CARDS = 3  # one consumer's cards and accounts
     MERCHANT_CELL = 4  # the merchants of one (place, MCC) cell
-    FRAUDSTER = 5
+    FRAUDSTER = 5  # one fraudster's traits (home, goods, schedule, active period)
     SEGMENT = 6  # what-if over-sampling
+    VICTIM = 7  # one consumer's exposure to fraud: which purchases leak their card, how soon they notice
+    EPISODE = 8  # one fraud episode on one card (keyed by consumer, card index and the leak's time)
+    REISSUE = 9  # the number of a card replaced after fraud (consumer, new card index)
 
 
 def stream(seed: int, kind: Stream, *ids: int) -> np.random.Generator:

@@ -34,11 +34,12 @@ from cardworld.io.dataset import (
     check_output_dir,
     file_sha256,
     new_manifest,
+    remove_dataset_files,
     table_path,
     write_manifest,
     write_table,
 )
-from cardworld.io.schema import empty_table
+from cardworld.sim.detectors import Detector, check_detector
 
 STAGING = "_staging"
 
@@ -59,15 +60,36 @@ def generate(
     overwrite: bool = False,
     order: list[int] | None = None,
     on_shard: Callable[[int, int], None] | None = None,
+    detector: Detector | None = None,
 ) -> dict[str, Any]:
     """Write the world's dataset directory; returns the manifest. `order` runs shards in another order
-    (for tests of determinism); on_shard(done, total) reports progress."""
+    (for tests of determinism); on_shard(done, total) reports progress; `detector` watches every card
+    and revokes the ones it flags (see cardworld.sim.detectors for its signature). On any error the
+    dataset files written so far are removed, so nothing is left half-written."""
+    check_detector(detector, workers)
     out_dir = check_output_dir(out, overwrite)
+    try:
+        return _generate(cfg, out_dir, workers, order, on_shard, detector)
+    except BaseException:
+        remove_dataset_files(out_dir)
+        shutil.rmtree(out_dir / STAGING, ignore_errors=True)
+        raise
+
+
+def _generate(cfg, out_dir, workers, order, on_shard, detector) -> dict[str, Any]:
     staging = out_dir / STAGING
     staging.mkdir(exist_ok=True)
     plan = shard_plan(cfg)
     manifest = new_manifest(config=config_dict(cfg), seed=cfg.seed, shard_plan=plan)
     manifest["representative"] = cfg.representative
+    manifest["fraud"] = {
+        "enabled": cfg.fraud.enabled,
+        "realistic_rates": cfg.fraud.realistic,
+        "oversample_fraud": cfg.fraud.oversample_fraud,
+        "detector": None
+        if detector is None
+        else getattr(detector, "__qualname__", type(detector).__qualname__),
+    }
     write_manifest(out_dir, manifest)
     ks = list(range(len(plan))) if order is None else list(order)
     if sorted(ks) != list(range(len(plan))):
@@ -76,14 +98,14 @@ def generate(
     with _Merger(out_dir, staging) as merger:
         if workers <= 1 or len(ks) == 1:
             for k in ks:
-                infos[k] = run_shard(cfg, k, str(out_dir))
+                infos[k] = run_shard(cfg, k, str(out_dir), detector)
                 merger.shard_done(k)
                 if on_shard:
                     on_shard(len(infos), len(ks))
         else:
             ctx = mp.get_context("spawn")
             with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_pin_threads) as pool:
-                futures = {pool.submit(run_shard, cfg, k, str(out_dir)): k for k in ks}
+                futures = {pool.submit(run_shard, cfg, k, str(out_dir), detector): k for k in ks}
                 for f in as_completed(futures):
                     infos[futures[f]] = f.result()
                     merger.shard_done(futures[f])
@@ -94,7 +116,8 @@ def generate(
         add_shard(manifest, infos[k])
     for name in STAGED_TABLES:
         add_table(manifest, name, merged[name])
-    add_table(manifest, "fraudsters", write_table(out_dir, "fraudsters", empty_table("fraudsters")))
+    fraudsters = pq.read_table(staged_part(staging, "fraudsters", 0))
+    add_table(manifest, "fraudsters", write_table(out_dir, "fraudsters", fraudsters))
     shutil.rmtree(staging)
     manifest["status"] = "complete"
     write_manifest(out_dir, manifest)

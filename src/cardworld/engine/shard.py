@@ -12,14 +12,17 @@ import pyarrow.parquet as pq
 from cardworld.config import WorldConfig
 from cardworld.io.atomic import atomic_output
 from cardworld.io.dataset import ShardInfo, write_shard
-from cardworld.io.schema import build_table, cash_table, conform, transactions_table
+from cardworld.io.schema import build_table, cash_table, conform, empty_table, transactions_table
 from cardworld.sim.consumer import ConsumerInput, ConsumerOutput, merchant_place, simulate_consumer
 from cardworld.sim.context import SimContext
+from cardworld.sim.detectors import Detector
 from cardworld.sim.trips import TRIP_KINDS
 from cardworld.world.cards import make_cards
 from cardworld.world.consumers import make_consumers
+from cardworld.world.fraudsters import twin_group
 from cardworld.world.merchant_names import merchant_names
 from cardworld.world.merchants import FOREIGN_BASE, ONLINE_CELL, merchant_hash
+from cardworld.world.reissue import replace_revoked
 
 STAGED_TABLES = ("consumers", "cards", "accounts", "trips", "cash", "merchants")
 _CARD_KIND = {"Credit": 0, "Debit": 1, "Debit (Prepaid)": 2}
@@ -36,32 +39,44 @@ def context(cfg: WorldConfig) -> SimContext:
     return _context(cfg.model_dump_json())
 
 
-def run_shard(cfg: WorldConfig, k: int, out_dir: str) -> ShardInfo:
+def run_shard(cfg: WorldConfig, k: int, out_dir: str, detector: Detector | None = None) -> ShardInfo:
     ctx = context(cfg)
     lo, hi = cfg.shard_bounds(k)
     ids = np.arange(lo, hi, dtype=np.int64)
     consumers = make_consumers(cfg, ids)
     cards, accounts = make_cards(cfg, consumers)
-    outs = [simulate_consumer(ctx, c) for c in consumer_inputs(consumers, cards, accounts)]
+    outs = [simulate_consumer(ctx, c, detector) for c in consumer_inputs(consumers, cards, accounts)]
     outs = [o for o in outs if o is not None]
+    cards = replace_revoked(
+        cfg,
+        cards,
+        {o.user_id: o.revocations for o in outs if o.revocations},
+        {o.user_id: o.dark_web for o in outs if o.dark_web},
+    )
     vocab = {
         "merchant_city": ctx.city_vocab,
         "merchant_state": ctx.state_vocab,
         "zip": ctx.zips.zip.tolist(),
     }
     tx = _concat([o.card for o in outs], card=True)
-    n = tx["user_id"].size
-    tx["is_fraud"] = np.zeros(n, dtype=np.bool_)
-    tx["fraudster_id"] = np.full(n, -1, dtype=np.int32)
     info = write_shard(out_dir, k, transactions_table(tx, vocab, check=False))
     staging = Path(out_dir) / "_staging"
-    _stage(staging, "consumers", k, _table("consumers", consumers))
+    _stage(staging, "consumers", k, _table("consumers", consumers, **_fraud_columns(cfg, consumers)))
     _stage(staging, "cards", k, _table("cards", cards))
     _stage(staging, "accounts", k, _table("accounts", accounts))
     _stage(staging, "trips", k, _trips_table(ctx, outs))
     _stage(staging, "cash", k, cash_table(_concat([o.cash for o in outs], card=False), vocab, check=False))
     _stage(staging, "merchants", k, _merchants_table(ctx, outs))
+    if k == 0:  # global: every worker could build it; the first shard stages it once
+        _stage(staging, "fraudsters", k, fraudsters_table(ctx))
     return info
+
+
+def fraudsters_table(ctx: SimContext) -> pa.Table:
+    """The fraudster population as a table (empty with fraud off)."""
+    if ctx.fraud is None:
+        return empty_table("fraudsters")
+    return build_table("fraudsters", ctx.fraud.fraudsters.table_columns())
 
 
 def staged_part(staging: Path, name: str, k: int) -> Path:
@@ -74,9 +89,15 @@ def _stage(staging: Path, name: str, k: int, table: pa.Table) -> None:
         pq.write_table(conform(name, table), tmp, compression="none")
 
 
-def _table(name: str, obj) -> pa.Table:
-    """An entity dataclass of arrays as a contract table."""
-    cols = {f: getattr(obj, f) for f in obj.__dataclass_fields__}
+def _fraud_columns(cfg: WorldConfig, consumers) -> dict[str, np.ndarray]:
+    """The consumers' twin half, with ``cfg.fraud.twins`` (num_credit_cards stays the cards a person holds:
+    a replacement after fraud takes a new card index in the cards table but is not an extra card)."""
+    return {"twin": twin_group(cfg.seed, consumers.user_id)} if cfg.fraud.twins else {}
+
+
+def _table(name: str, obj, **override: np.ndarray) -> pa.Table:
+    """An entity dataclass of arrays as a contract table (`override` replaces or adds columns)."""
+    cols = {f: getattr(obj, f) for f in obj.__dataclass_fields__} | override
     if "apartment" in cols:  # apartment numbers are written as text, like TabFormer's
         cols["apartment"] = np.array([None if a is None else str(a) for a in cols["apartment"]], dtype=object)
     for key, v in cols.items():  # optional dates (an account still open): NaT becomes null
@@ -87,15 +108,16 @@ def _table(name: str, obj) -> pa.Table:
 
 _CARD_COLS = (
     "user_id", "card_id", "timestamp", "amount", "use_chip", "merchant_id", "merchant_city",
-    "merchant_state", "zip", "mcc", "errors",
+    "merchant_state", "zip", "mcc", "errors", "is_fraud", "fraudster_id",
 )  # fmt: skip
 
 
 def _concat(parts: list[dict[str, np.ndarray]], card: bool) -> dict[str, np.ndarray]:
-    cols = [c for c in _CARD_COLS if card or c not in ("card_id", "errors")]
+    cols = [c for c in _CARD_COLS if card or c not in ("card_id", "errors", "is_fraud", "fraudster_id")]
     if not parts:
         dtypes = {"user_id": np.int32, "card_id": np.int16, "timestamp": np.int64, "amount": np.float64,
-                  "use_chip": np.int8, "merchant_id": np.int64, "mcc": np.int16, "errors": np.uint8}  # fmt: skip
+                  "use_chip": np.int8, "merchant_id": np.int64, "mcc": np.int16, "errors": np.uint8,
+                  "is_fraud": np.bool_}  # fmt: skip
         return {c: np.zeros(0, dtype=dtypes.get(c, np.int32)) for c in cols}
     return {c: np.concatenate([p[c] for p in parts]) for c in cols}
 

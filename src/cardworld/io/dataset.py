@@ -127,7 +127,7 @@ def check_output_dir(directory: str | os.PathLike, overwrite: bool = False) -> P
                 )
             if not os.access(out, os.W_OK | os.X_OK):
                 raise InputError(f"output directory {str(out)!r} is not writable; choose another directory")
-            _remove_dataset_files(out)
+            remove_dataset_files(out)
         elif not os.access(out, os.W_OK | os.X_OK):
             raise InputError(f"output directory {str(out)!r} is not writable; choose another directory")
     else:
@@ -150,7 +150,9 @@ def check_output_dir(directory: str | os.PathLike, overwrite: bool = False) -> P
     return out
 
 
-def _remove_dataset_files(out: Path) -> None:
+def remove_dataset_files(out: Path) -> None:
+    """Remove a dataset's files from `out` (manifest first), leaving other files alone."""
+
     def is_temp(p: Path) -> bool:
         return p.name.startswith(".") and ".tmp-" in p.name
 
@@ -498,6 +500,7 @@ __all__ = [
     "read_manifest",
     "read_parquet",
     "read_table",
+    "remove_dataset_files",
     "shard_name",
     "shard_path",
     "table_path",

@@ -30,6 +30,8 @@ from cardworld.jit import kernel
 from cardworld.rng import Stream, stream
 from cardworld.sim.balances import INSUFFICIENT, simulate_balances
 from cardworld.sim.context import LARGE_CASH, SMALL_CASH, YEAR0, SimContext
+from cardworld.sim.detectors import Detector
+from cardworld.sim.fraud import relabel, simulate_fraud
 from cardworld.sim.trips import BUSINESS, HOME, Trips, day_states, simulate_trips
 from cardworld.world.merchants import FOREIGN_BASE, ONLINE_CELL, merchant_hash
 
@@ -74,9 +76,13 @@ class ConsumerOutput:
     cash: dict[str, np.ndarray]
     trips: Trips
     merchants: np.ndarray  # (m, 3) int64 unique (cell, mcc, k) visited
+    revocations: list[tuple[int, int, int]]  # (card index, second, replacement card index), by time
+    dark_web: list[tuple[int, int]]  # (card index, second): card numbers sold on the dark web
 
 
-def simulate_consumer(ctx: SimContext, c: ConsumerInput) -> ConsumerOutput | None:
+def simulate_consumer(
+    ctx: SimContext, c: ConsumerInput, detector: Detector | None = None
+) -> ConsumerOutput | None:
     cfg = ctx.cfg
     cat = ctx.catalogue
     rng = stream(cfg.seed, Stream.CONSUMER, c.user_id)
@@ -258,7 +264,36 @@ def simulate_consumer(ctx: SimContext, c: ConsumerInput) -> ConsumerOutput | Non
     )
     e = cfg.errors
     acct = c.card_account[issue].astype(np.int32)
-    pay_share, paycheck, limit = _money_habits(rng, c, acct, amount, t_all)
+    pay_share, paycheck, limit = _money_habits(rng, c, acct, amount, t_all)  # the owner's own spending
+    u_bal = rng.random((rows.size, 5))
+    # 7. Fraud (own streams): rows from fraudsters and random fraud join the owner's before declines.
+    fraud = None
+    if ctx.fraud is not None:
+        fraud = simulate_fraud(
+            ctx, c, t_all, np.round(amount * 100).astype(np.int64), chan, issue, cell[rows], mcc[rows], k[rows],
+            detector,
+        )  # fmt: skip
+    if fraud is not None and len(fraud.episode):
+        fe = fraud.episode
+        m = len(fe)
+        t_m = np.concatenate([t_all, fe.time])
+        o = np.argsort(t_m, kind="stable")  # ties: the owner's purchase first
+        t_all = t_m[o]
+        rows = np.concatenate([rows, n + np.arange(m)])[o]
+        cell, mcc, k = (
+            np.concatenate([cell, fe.cell]),
+            np.concatenate([mcc, fe.mcc]),
+            np.concatenate([k, fe.k]),
+        )
+        amount = np.concatenate([amount, fe.cents / 100.0])[o]
+        chan = np.concatenate([chan, fe.chan])[o]
+        issue = np.concatenate([issue, fraud.issue])[o]
+        alt_issue = np.concatenate([alt_issue, np.full(m, -1)])[o]  # the fraudster has no other card
+        pin = np.concatenate([pin, np.zeros(m, dtype=bool)])[o]  # and no PIN
+        u_fraud = stream(cfg.seed, Stream.VICTIM, c.user_id, 1).random((m, 5))
+        u_bal = np.concatenate([u_bal, u_fraud])[o]
+        acct = c.card_account[issue].astype(np.int32)
+        card_present = chan != ONLINE
     errors, retry, _ = simulate_balances(
         t_all,
         amount,
@@ -272,7 +307,7 @@ def simulate_consumer(ctx: SimContext, c: ConsumerInput) -> ConsumerOutput | Non
         paycheck,
         c.acct_pay_period,
         first_day,
-        rng.random((rows.size, 5)),
+        u_bal,
         e.bad_pin,
         e.technical_glitch,
         e.bad_card_number,
@@ -287,7 +322,20 @@ def simulate_consumer(ctx: SimContext, c: ConsumerInput) -> ConsumerOutput | Non
         rng, retry, retry_issue, rows, t_all, amount, chan, errors, issue
     )
     chan = np.where((chan == CHIP) & ~c.has_chip[issue], SWIPE, chan).astype(np.int8)  # retried elsewhere
-    card_cols, h = _columns(ctx, c, rows, t_all, amount, chan, errors, c.card_index[issue], cell, mcc, k)
+    card_id = c.card_index[issue].astype(np.int64)
+    is_fraud = rows >= n
+    fraudster = np.full(rows.size, -1, dtype=np.int32)
+    revocations: list[tuple[int, int, int]] = []
+    dark_web: list[tuple[int, int]] = []
+    if fraud is not None:
+        revocations, dark_web = fraud.revocations, fraud.dark_web
+        card_id = np.where(is_fraud, 0, relabel(card_id, t_all, revocations))
+        if is_fraud.any():
+            card_id[is_fraud] = fraud.label[rows[is_fraud] - n]
+            fraudster[is_fraud] = fraud.fraudster[rows[is_fraud] - n]
+    card_cols, h = _columns(ctx, c, rows, t_all, amount, chan, errors, card_id, cell, mcc, k)
+    card_cols["is_fraud"] = is_fraud
+    card_cols["fraudster_id"] = fraudster
     cash_rows = np.flatnonzero(cash)
     cash_cols, _ = _columns(
         ctx,
@@ -307,7 +355,15 @@ def simulate_consumer(ctx: SimContext, c: ConsumerInput) -> ConsumerOutput | Non
     # Visited merchants, unique by their hash (a 64-bit sort, far cheaper than unique rows).
     _, first = np.unique(h, return_index=True)
     seen = np.stack([cell[rows[first]], mcc[rows[first]], k[rows[first]]], axis=1)
-    return ConsumerOutput(user_id=c.user_id, card=card_cols, cash=cash_cols, trips=trips, merchants=seen)
+    return ConsumerOutput(
+        user_id=c.user_id,
+        card=card_cols,
+        cash=cash_cols,
+        trips=trips,
+        merchants=seen,
+        revocations=revocations,
+        dark_web=dark_web,
+    )
 
 
 def _with_retries(rng, retry, retry_issue, rows, time, amount, chan, errors, issue):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from cardworld.config import WorldConfig
 from cardworld.data.catalogue import Catalogue, load_catalogue
 from cardworld.data.destinations import Destinations, load_destinations
 from cardworld.data.geography import Cities, ZipTable, load_zips
+from cardworld.sim.fraud_world import FraudWorld
 from cardworld.world.merchants import merchant_count
 
 YEAR0 = 1900  # per-year tables start here
@@ -64,6 +65,7 @@ class SimContext:
     calendar_day0: int
     year_of_day: np.ndarray  # int16
     day_of_month: np.ndarray  # int8, 1..31
+    fraud: FraudWorld | None = None  # fraudsters and campaigns (None when cfg.fraud.enabled is off)
 
     def year(self, day: np.ndarray) -> np.ndarray:
         """Calendar year of epoch days within the run (and a few days either side)."""
@@ -133,7 +135,7 @@ class SimContext:
         day0 = epoch_day(cfg.start) - CALENDAR_MARGIN
         cal = np.arange(day0, epoch_day(cfg.end) + CALENDAR_MARGIN).astype("datetime64[D]")
         cash_boost = 1.0 / (1.0 - np.clip(_item_cash_share(cfg, cat, cash[CARD_RATE_YEAR - YEAR0]), 0, 0.6))
-        return cls(
+        ctx = cls(
             cfg=cfg,
             catalogue=cat,
             zips=zips,
@@ -161,6 +163,9 @@ class SimContext:
             year_of_day=(cal.astype("datetime64[Y]").astype(np.int64) + 1970).astype(np.int16),
             day_of_month=((cal - cal.astype("datetime64[M]")).astype(np.int64) + 1).astype(np.int8),
         )
+        if not cfg.fraud.enabled:
+            return ctx
+        return replace(ctx, fraud=FraudWorld.build(ctx))
 
 
 def _item_cash_share(cfg: WorldConfig, cat: Catalogue, year_share: float) -> np.ndarray:
