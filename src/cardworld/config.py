@@ -177,7 +177,7 @@ class Fraud(Strict):
         None, ge=1, description="size of the fraudster population (default: one per 25 consumers, at least 6)"
     )
     card_not_present_share: Prob = Field(
-        0.55, description="share of fraud rows made online by fraudsters with stolen card data"
+        0.60, description="share of fraud rows made online by fraudsters with stolen card data"
     )
     random_share: Prob = Field(
         0.10,

@@ -25,7 +25,7 @@ class Stream(IntEnum):
     SEGMENT = 6  # what-if over-sampling
     VICTIM = 7  # one consumer's exposure to fraud: which purchases leak their card, how soon they notice
     EPISODE = 8  # one fraud episode on one card (keyed by consumer, card index and the leak's time)
-    REISSUE = 9  # the number of a card replaced after fraud (consumer, new card index)
+    REISSUE = 9  # the numbers of one consumer's cards replaced after fraud
 
 
 def stream(seed: int, kind: Stream, *ids: int) -> np.random.Generator:

@@ -2,7 +2,8 @@
 
 Each run writes a fresh world into a temporary directory (the same code path as the CLI), then reports
 rows, wall seconds, transactions per second, peak RSS (the largest of this process and its workers) and
-Parquet bytes per transaction row. Threads are pinned to 1 per process.
+Parquet bytes per transaction row. Threads are pinned to 1 per process. `fraud=False` measures the
+world without fraud (what fraud costs).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class WorldRow:
     consumers: int
     years: float
     workers: int
+    fraud: bool
     rows: int
     seconds: float
     txn_per_s: float
@@ -31,13 +33,18 @@ class WorldRow:
 
 
 def bench_world(
-    consumers: int, years: float, workers: int, end: dt.date = dt.date(2020, 2, 28), seed: int = 0
+    consumers: int,
+    years: float,
+    workers: int,
+    end: dt.date = dt.date(2020, 2, 28),
+    seed: int = 0,
+    fraud: bool = True,
 ) -> WorldRow:
     pin_threads()
     from cardworld.engine.run import generate
 
     start = end - dt.timedelta(days=round(years * 365.25))
-    cfg = load_config(consumers=consumers, start=start, end=end, seed=seed)
+    cfg = load_config(consumers=consumers, start=start, end=end, seed=seed, fraud={"enabled": fraud})
     with tempfile.TemporaryDirectory(prefix="cardworld-bench-") as tmp:
         out = Path(tmp) / "world"
         t0 = time.perf_counter()
@@ -53,6 +60,7 @@ def bench_world(
         consumers=consumers,
         years=round(years, 2),
         workers=workers,
+        fraud=fraud,
         rows=rows,
         seconds=round(sec, 3),
         txn_per_s=round(rows / sec, 1) if sec > 0 else 0.0,

@@ -276,9 +276,8 @@ def simulate_consumer(
     if fraud is not None and len(fraud.episode):
         fe = fraud.episode
         m = len(fe)
-        t_m = np.concatenate([t_all, fe.time])
-        o = np.argsort(t_m, kind="stable")  # ties: the owner's purchase first
-        t_all = t_m[o]
+        o = merge_order(t_all, fe.time)
+        t_all = np.concatenate([t_all, fe.time])[o]
         rows = np.concatenate([rows, n + np.arange(m)])[o]
         cell, mcc, k = (
             np.concatenate([cell, fe.cell]),
@@ -317,6 +316,7 @@ def simulate_consumer(
         e.retry,
         np.where(alt_issue >= 0, c.card_account[np.maximum(alt_issue, 0)], -1),
     )
+    retry = np.where(rows >= n, -1, retry)  # a fraudster moves on rather than retrying a decline
     retry_issue = np.where(((errors & INSUFFICIENT) != 0) & (alt_issue >= 0), alt_issue, issue)
     rows, t_all, amount, chan, errors, issue = _with_retries(
         rng, retry, retry_issue, rows, t_all, amount, chan, errors, issue
@@ -364,6 +364,15 @@ def simulate_consumer(
         revocations=revocations,
         dark_web=dark_web,
     )
+
+
+def merge_order(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The permutation that sorts concatenate([a, b]) stably, for sorted a and b (ties: a first), without
+    a full sort."""
+    o = np.empty(a.size + b.size, dtype=np.int64)
+    o[np.arange(a.size) + np.searchsorted(b, a, side="left")] = np.arange(a.size)
+    o[np.arange(b.size) + np.searchsorted(a, b, side="right")] = a.size + np.arange(b.size)
+    return o
 
 
 def _with_retries(rng, retry, retry_issue, rows, time, amount, chan, errors, issue):

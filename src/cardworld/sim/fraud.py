@@ -4,12 +4,13 @@ From the consumer's own stream (Stream.VICTIM) and one stream per episode (Strea
 does not depend on shards or workers, and turning it on leaves the owner's own purchases as they were:
 
 1. Leaks. Each genuine purchase may leak its card: a swipe to a skimmer (card-present fraud; a chip read
-   rarely), an online purchase or, less often, any purchase to a breach whose data is sold on the dark
-   web (card-not-present fraud; the card is then ``card_on_dark_web``). A leak's weight is that kind's
-   campaign intensity on the day (fraudsters in the field). The probabilities are scaled so that the
-   consumer's expected fraud rows are ``rate`` x their rows (times a personal risk factor with mean 1),
-   split between kinds by the configured shares, so the rate holds in any period while campaigns, chip
-   adoption and e-commerce decide when it falls. Random fraud leaks uniformly.
+   rarely; and once chip terminals spread, the clone of a chip card is mostly refused), an online purchase or, less often, any purchase to a breach whose data is sold on the dark
+   web (card-not-present fraud; the card is then ``card_on_dark_web``), times that kind's campaign
+   intensity on the day (fraudsters in the field). Each kind's weight is taken relative to its mean over
+   the run and times its configured share; the probabilities are then scaled so that the consumer's
+   expected fraud rows are ``rate`` x their rows (times a personal risk factor with mean 1). So the rate
+   holds in any period, while campaigns, chip adoption and e-commerce decide when and how it falls.
+   Random fraud leaks uniformly.
 2. Episodes. An active fraudster of that kind (weighted by capacity) gets the card and works it in a
    burst (sim.fraud_world); random fraud is a few random purchases. A card in a fraudster's hands is
    not leaked again.
@@ -26,13 +27,20 @@ import numpy as np
 
 from cardworld.rng import Stream, stream
 from cardworld.sim.detectors import CardHistory, Detector, first_flag
-from cardworld.sim.fraud_world import CARD_NOT_PRESENT, CARD_PRESENT, DAY, OWNER_SIGMA, RANDOM, Episode
+from cardworld.sim.fraud_kernels import leak_events
+from cardworld.sim.fraud_world import (
+    BREACH_WEIGHT,
+    CARD_NOT_PRESENT,
+    CARD_PRESENT,
+    DAY,
+    OWNER_SIGMA,
+    RANDOM,
+    SHIM_WEIGHT,
+    Episode,
+)
 from cardworld.world.fraudsters import twin_group
 from cardworld.world.merchants import FOREIGN_BASE, merchant_hash
 
-SWIPE, CHIP, ONLINE = 0, 1, 2
-SHIM_WEIGHT = 0.05  # a chip read leaks to a skimmer this much less often than a swipe
-BREACH_WEIGHT = 0.05  # an in-person purchase reaches a breached database this much less often than online
 RISK_SIGMA = 0.6  # personal risk factor (log scale, mean 1)
 
 
@@ -73,34 +81,19 @@ def simulate_fraud(
     u = rng.random(n)
     group = int(twin_group(cfg.seed, np.array([c.user_id]))[0]) if fc.twins else 0
 
-    # 1. Leak probabilities per genuine row.
-    live = np.ones(n, dtype=bool) if fw.off is None else ~((t >= fw.off[0]) & (t < fw.off[1]))
-    inten = fw.intensity[group][:, np.clip(t // DAY - fw.day0, 0, fw.intensity.shape[2] - 1)]
-    w = (
-        np.stack(
-            [
-                np.where(chan == SWIPE, 1.0, np.where(chan == CHIP, SHIM_WEIGHT, 0.0)) * inten[CARD_PRESENT],
-                np.where(chan == ONLINE, 1.0, BREACH_WEIGHT) * inten[CARD_NOT_PRESENT],
-                np.ones(n),
-            ]
-        )
-        * live
-    )
-    sums = w.sum(axis=1)
-    shares = np.array(
-        [1.0 - fc.card_not_present_share - fc.random_share, fc.card_not_present_share, fc.random_share]
-    )
-    shares = np.maximum(shares, 0.0) * (sums > 0)  # a kind this consumer cannot meet passes its share on
-    if shares.sum() <= 0:
-        return None
-    target = fc.rate * fc.oversample_fraud * risk * n * shares / shares.sum()
-    p = w * (target / fw.rows_per_episode / np.maximum(sums, 1e-300))[:, None]
-    cum = np.cumsum(p, axis=0)
-    ev = np.flatnonzero(u < cum[-1])
+    # 1. Leaks: each kind's weight relative to its mean over the run, times its share; scaled so this
+    # consumer's expected fraud rows are rate x rows x risk.
+    s_cnp, s_rnd = fc.card_not_present_share, fc.random_share
+    off = fw.off if fw.off is not None else (0, 0)
+    ev, ev_kind = leak_events(
+        t, chan, issue, c.has_chip, fw.day0, fw.intensity[group], fw.chip_clone_usable, off[0], off[1],
+        np.array([max(1.0 - s_cnp - s_rnd, 0.0) / fw.exposure[CARD_PRESENT],
+                  s_cnp / fw.exposure[CARD_NOT_PRESENT]]),
+        s_rnd, SHIM_WEIGHT, BREACH_WEIGHT, fc.rate * fc.oversample_fraud * risk * n, fw.rows_per_episode, u,
+    )  # fmt: skip
     labels0 = c.card_index[issue].astype(np.int64)
     if ev.size == 0 and detector is None:
         return None
-    ev_kind = (u[ev] >= cum[0, ev]).astype(np.int64) + (u[ev] >= cum[1, ev])
 
     # 2-3. Episodes and revocations, card index by card index.
     out = _Collector(int(c.card_index.max()) + 1)

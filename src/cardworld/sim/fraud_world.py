@@ -14,13 +14,15 @@ fraud rate whatever the burst settings are.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cardworld.rng import Stream, stream
-from cardworld.world.fraudsters import Fraudsters, make_fraudsters
+from cardworld.world.cards import OPEN_YEARS_BOOST, lognormal_params
+from cardworld.world.fraudsters import TRAVEL, Fraudsters, make_fraudsters
 from cardworld.world.merchants import FOREIGN_BASE, ONLINE_CELL, mix64
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -29,8 +31,12 @@ if TYPE_CHECKING:  # pragma: no cover
 DAY = 86400
 CARD_PRESENT, CARD_NOT_PRESENT, RANDOM = 0, 1, 2
 SWIPE, CHIP, ONLINE = 0, 1, 2  # as sim.consumer
-# Ordinary purchases fraudsters also make (so that no MCC identifies fraud), and small test purchases.
-ORDINARY_MCCS = np.array([5411, 5499, 5541, 5812, 5814, 5912, 5300])
+# Fraudsters also buy what everybody buys (so that no MCC identifies fraud): MCCs drawn like genuine
+# purchases of ORDINARY_YEAR, online or in person. And small test purchases.
+ORDINARY_YEAR = 2015
+TRAVEL_MCCS = np.array([4511, 4722, 7011])  # with 3000-3999: what a travel preference buys
+SESSION_ROWS = 3.0  # mean purchases in one sitting of a fraudster ...
+SESSION_GAP_MINUTES = 6.0  # ... this many minutes apart on average
 TEST_MCCS = {False: np.array([5541, 5499, 5814]), True: np.array([5815, 5816, 5999])}
 RANDOM_ROWS = 2.5  # mean rows of a random-fraud episode (a stolen card tried a few times)
 RANDOM_ONLINE = 0.5  # share of random-fraud episodes made online
@@ -39,6 +45,9 @@ OWNER_SIGMA = 0.6  # spread (log scale) of how soon owners notice, around cfg.fr
 NOTICE_AMOUNT = 1000.0  # an owner notices twice as fast once this many dollars are stolen
 BLOCK_AMOUNT = 500.0  # the issuer's block probability doubles at this many dollars (and again abroad)
 CALIBRATION_EPISODES = 400
+SHIM_WEIGHT = 0.05  # a chip read leaks to a skimmer this much less often than a swipe
+BREACH_WEIGHT = 0.05  # an in-person purchase reaches a breached database this much less often than online
+CHIP_REFUSAL = 0.9  # after the liability shift, the share of chip terminals that refuse a cloned stripe
 
 
 @dataclass(frozen=True)
@@ -65,8 +74,13 @@ class FraudWorld:
     day0: int  # first day of the intensity tables (the run's first day)
     intensity: np.ndarray  # (groups, 2, days): card-present and card-not-present campaign intensity
     rows_per_episode: np.ndarray  # (3,) expected rows kept per episode: card-present, online, random
+    exposure: np.ndarray  # (2,) mean leak weight per row over the run: card-present, card-not-present
+    chip_clone_usable: np.ndarray  # per day: P(a chip card's cloned stripe works at a terminal)
     off: tuple[int, int] | None  # seconds [from, to) without fraud
+    first_online: int  # second online shopping begins (no card-not-present fraud before)
     all_mccs: np.ndarray  # int64: MCCs random fraud draws from
+    ordinary: dict[bool, tuple[np.ndarray, np.ndarray]]  # online? -> (MCCs, cumulative weights)
+    travel: tuple[np.ndarray, np.ndarray]  # (MCCs, cumulative weights) of genuine travel purchases
     ctx: SimContext
 
     @classmethod
@@ -98,11 +112,18 @@ class FraudWorld:
             day0=ctx.start_day,
             intensity=intensity,
             rows_per_episode=np.ones(3),
+            exposure=np.ones(2),
+            chip_clone_usable=1.0
+            - CHIP_REFUSAL * ctx.chip_adoption[ctx.year(days) - 1900] * (days * DAY >= ctx.chip_shift),
             off=off,
+            first_online=first_online_day * DAY,
             all_mccs=np.unique(ctx.catalogue.mcc_codes).astype(np.int64),
+            ordinary={online: _genuine_mix(ctx, online) for online in (False, True)},
+            travel=_genuine_mix(ctx, None, travel=True),
             ctx=ctx,
         )
         object.__setattr__(fw, "rows_per_episode", fw._calibrate())
+        object.__setattr__(fw, "exposure", fw._mean_exposure())
         return fw
 
     # ---- who gets a leaked card
@@ -122,7 +143,8 @@ class FraudWorld:
         self, f: int, rng: np.random.Generator, t_leak: int, online: bool, has_chip: bool
     ) -> Episode:
         """Fraudster f works a card leaked at t_leak: after a delay (resale on the dark web takes longer
-        than a skimmer's), a burst of purchases on its working days and hours, maybe a small test first
+        than a skimmer's), a burst of purchases in sittings of a few minutes on its working days and hours
+        (over about burst_days), maybe a small test first
         and a refund last; a few favourite merchants per MCC, ordinary purchases now and then."""
         fr = self.fraudsters
         if online:
@@ -134,16 +156,33 @@ class FraudWorld:
         span = max(1, int(np.ceil(fr.burst_days[f] * rng.uniform(0.5, 1.5))))
         cand = t0 // DAY + np.arange(2 * span + 7)
         work = cand[fr.weekdays[f][(cand + 3) % 7]][:span]
-        day = rng.choice(work if work.size else cand[:span], size=n)
-        hour = (int(fr.hour_start[f]) + rng.integers(0, int(fr.hour_span[f]), size=n)) % 24
-        t = day * DAY + hour * 3600 + rng.integers(0, 60, size=n) * 60
-        t = np.sort(np.where(t < t0, t + DAY, t))
+        # Sessions: a few purchases minutes apart, each session on a working day within working hours.
+        size = 1 + rng.poisson(SESSION_ROWS - 1, size=n)  # more than needed; cut at n rows
+        size = size[: int(np.searchsorted(np.cumsum(size), n)) + 1]
+        size[-1] -= size.sum() - n
+        n_s = size.size
+        day = rng.choice(work if work.size else cand[:span], size=n_s)
+        hour = (int(fr.hour_start[f]) + rng.integers(0, int(fr.hour_span[f]), size=n_s)) % 24
+        start = day * DAY + hour * 3600 + rng.integers(0, 60, size=n_s) * 60
+        start = np.where(start < t0, start + DAY, start)
+        gap = np.maximum(np.round(rng.exponential(SESSION_GAP_MINUTES, size=n)), 1) * 60
+        first = np.repeat(np.cumsum(size) - size, size)
+        steps = np.cumsum(gap)
+        t = np.repeat(start, size) + steps - steps[first]
+        t = np.sort(t)
         ordinary = rng.random(n) < fr.ordinary_share[f]
+        codes, cum = self.ordinary[online]
         mcc = np.where(
             ordinary,
-            ORDINARY_MCCS[rng.integers(0, ORDINARY_MCCS.size, size=n)],
+            codes[np.minimum(np.searchsorted(cum, rng.random(n), side="right"), codes.size - 1)],
             fr.mccs[f][rng.integers(0, fr.mccs.shape[1], size=n)],
         ).astype(np.int64)
+        trips = mcc == TRAVEL
+        if trips.any():
+            codes, cum = self.travel
+            mcc[trips] = codes[
+                np.minimum(np.searchsorted(cum, rng.random(trips.sum()), side="right"), codes.size - 1)
+            ]
         amt = np.where(
             ordinary,
             np.exp(np.log(35.0) + 0.6 * rng.normal(size=n)),
@@ -178,7 +217,7 @@ class FraudWorld:
         t = np.sort(t_leak + rng.integers(1, 3 * 24 * 60, size=n) * 60)
         mcc = self.all_mccs[rng.integers(0, self.all_mccs.size, size=n)]
         cents = np.round(np.clip(np.exp(np.log(60.0) + 1.1 * rng.normal(size=n)), 1.0, 3000.0) * 100)
-        online = rng.random() < RANDOM_ONLINE
+        online = (rng.random() < RANDOM_ONLINE) and t_leak >= self.first_online
         if online:
             cell_r = ONLINE_CELL
         elif rng.random() < RANDOM_FOREIGN:
@@ -235,6 +274,30 @@ class FraudWorld:
         chip = has_chip & (t >= ctx.chip_shift) & (rng.random(t.size) < 0.5 * adoption)
         return np.where(chip, CHIP, SWIPE).astype(np.int8)
 
+    def _mean_exposure(self) -> np.ndarray:
+        """The leak weights' mean over the run's rows, estimated from the year tables (online share of
+        purchases) with each year weighted by its expected card rows. Card-present exposure is taken as if
+        every in-person purchase were swiped: chip cards then cut card-present fraud below its configured
+        share, and the consumer's fraud moves online, as it did after EMV."""
+        ctx = self.ctx
+        days = self.day0 + np.arange(self.intensity.shape[2])
+        yi = ctx.year(days).astype(np.int64) - 1900
+        rate = ctx.catalogue.expected_rate()
+        online = (ctx.online_share[yi] * rate).sum(axis=1) / rate.sum()
+        cp = 1.0 - online
+        cnp = online + BREACH_WEIGHT * (1.0 - online)
+        # Card rows per day grow as cash declines and as accounts open (opening dates lie lognormal years
+        # before the end of the run, so the cards in use pile up towards it).
+        t1 = ctx.cfg.table1.years_account_open
+        mu, sigma = lognormal_params(OPEN_YEARS_BOOST * t1.mean, OPEN_YEARS_BOOST * t1.sd)
+        years_before = np.maximum((ctx.end_day - days) / 365.25, 1e-6)
+        z = (np.log(years_before) - mu) / sigma
+        opened = 0.5 * (1.0 - np.vectorize(math.erf)(z / math.sqrt(2.0)))  # P(opened at least that long ago)
+        volume = (1.0 - ctx.cash_share[yi]) * opened
+        inten = self.intensity.mean(axis=0)
+        out = np.array([(cp * inten[0] * volume).sum(), (cnp * inten[1] * volume).sum()]) / volume.sum()
+        return np.where(out > 0, out, 1.0)
+
     def _calibrate(self) -> np.ndarray:
         """Mean rows kept per episode of each kind, measured on CALIBRATION_EPISODES episodes of the
         world's own fraudsters from a fixed stream (owners of median attentiveness times a lognormal)."""
@@ -259,6 +322,20 @@ class FraudWorld:
                 kept += int(self.revocation(rng, ep, att)[0].sum())
             out[kind] = kept / CALIBRATION_EPISODES
         return out
+
+
+def _genuine_mix(ctx: SimContext, online: bool | None, travel: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(MCCs, cumulative weights) of genuine purchases in ORDINARY_YEAR: online, in person, or all (None);
+    `travel` keeps only airline, hotel and travel-agency codes."""
+    cat = ctx.catalogue
+    share = ctx.online_share[ORDINARY_YEAR - 1900]
+    rate = cat.expected_rate(ORDINARY_YEAR) * (1.0 if online is None else share if online else 1.0 - share)
+    w = np.repeat(rate, np.diff(cat.mcc_offsets)) * cat.mcc_weights
+    codes, inv = np.unique(cat.mcc_codes, return_inverse=True)
+    w = np.bincount(inv, weights=w, minlength=codes.size)
+    if travel:
+        w = w * (((codes >= 3000) & (codes < 4000)) | np.isin(codes, TRAVEL_MCCS))
+    return codes.astype(np.int64), np.cumsum(w) / w.sum()
 
 
 def _day(d: dt.date) -> int:

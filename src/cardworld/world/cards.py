@@ -179,7 +179,7 @@ def _month_end(d: np.ndarray, add_months: np.ndarray) -> np.ndarray:
     return m.astype("datetime64[D]") - np.timedelta64(1, "D")
 
 
-def _lognormal(mean: float, sd: float) -> tuple[float, float]:
+def lognormal_params(mean: float, sd: float) -> tuple[float, float]:
     s2 = math.log1p((sd / max(mean, 1e-9)) ** 2)
     return math.log(max(mean, 1e-9)) - s2 / 2.0, math.sqrt(s2)
 
@@ -223,7 +223,7 @@ def make_cards(cfg: WorldConfig, consumers: Consumers) -> tuple[Cards, Accounts]
     fico = consumers.fico_score.astype(np.float64)[owner]
     zc = np.clip((fico - t1.fico.mean) / max(t1.fico.sd, 1e-9), -2.0, 2.0)
     income = consumers.yearly_income[owner]
-    inc_mu, inc_sigma = _lognormal(t1.income.mean, t1.income.sd)
+    inc_mu, inc_sigma = lognormal_params(t1.income.mean, t1.income.sd)
 
     share_p = share_probability(cfg, cards_pmf(cfg))
     f_shared = 1.0 - 1.0 / max(float(t1.cards_per_account.mean), 1.0)
@@ -254,7 +254,7 @@ def make_cards(cfg: WorldConfig, consumers: Consumers) -> tuple[Cards, Accounts]
     )
     adult = adult + (consumers.birth_day.astype(np.int64) - 1)
     adult_days = np.maximum((end - adult).astype(np.int64), 0)[owner]
-    yo_mu, yo_sigma = _lognormal(
+    yo_mu, yo_sigma = lognormal_params(
         OPEN_YEARS_BOOST * t1.years_account_open.mean, OPEN_YEARS_BOOST * t1.years_account_open.sd
     )
     days_open = np.rint(np.exp(yo_mu + yo_sigma * norm_ppf(u[:, _YEARS])) * 365.25).astype(np.int64)
@@ -361,7 +361,7 @@ def make_cards(cfg: WorldConfig, consumers: Consumers) -> tuple[Cards, Accounts]
     cvv = cvv_bytes.view("S4").ravel().astype("U4")
 
     # PIN: years since the last change (lognormal), not before the card index was opened.
-    pin_mu, pin_sigma = _lognormal(
+    pin_mu, pin_sigma = lognormal_params(
         PIN_YEARS_BOOST * t1.years_since_pin_change.mean, PIN_YEARS_BOOST * t1.years_since_pin_change.sd
     )
     pin_years = np.rint(np.exp(pin_mu + pin_sigma * norm_ppf(u[:, _PIN]))).astype(np.int64)

@@ -9,7 +9,8 @@ same population without talking to the others. Each one has:
 * a modus operandi: card-present (skimmed or counterfeit cards, used in shops near home), online (card
   data bought from breaches and the dark web), or a mix; `cnp_weight` is the share of its work online;
 * preferred goods: four MCCs from a pool that resells well (electronics, jewellery, department stores,
-  gift-card-like money transfers, travel and online retail), an amount level and spread, and a share of
+  gift-card-like money transfers, online retail, and travel, whose airline and hotel codes are drawn as
+  genuine travellers use them), an amount level and spread, and a share of
   ordinary purchases (groceries, fuel) that keeps fraud from being trivially separable;
 * a working schedule: weekdays and a window of hours in the victim's local time (fraudsters abroad work
   their own daytime, which is the middle of the night in the US);
@@ -38,9 +39,10 @@ KINDS: tuple[str, ...] = ("card-present", "online", "mixed")
 KIND_SHARES = np.array([0.35, 0.45, 0.20])
 # MCC pools by modus: goods that resell well, and the travel and online codes card data is cashed out on.
 CARD_PRESENT_MCCS = np.array([5732, 5944, 5311, 5310, 5999, 5912, 5541, 5651, 5661, 5941, 5399, 5300, 5045])
-ONLINE_MCCS = np.array(
-    [5732, 5045, 5964, 5999, 4829, 5816, 5815, 5734, 4722, 4511, 3000, 3001, 7011, 5944, 5945]
-)
+TRAVEL = (
+    -1
+)  # a preference for travel: airlines, hotels and agencies, each MCC as often as genuine buyers use it
+ONLINE_MCCS = np.array([5732, 5045, 5964, 5999, 4829, 5816, 5815, 5734, TRAVEL, TRAVEL, 5944, 5945])
 N_MCCS = 4
 FOREIGN_SHARE = {"card-present": 0.10, "online": 0.40, "mixed": 0.25}
 DAY = 86400
@@ -97,7 +99,10 @@ class Fraudsters:
             "capacity": self.capacity,
             "amount_median": self.amount_median,
             "amount_sigma": self.amount_sigma,
-            "mccs": np.array([" ".join(str(m) for m in row) for row in self.mccs.tolist()], dtype=object),
+            "mccs": np.array(
+                [" ".join("travel" if m == TRAVEL else str(m) for m in row) for row in self.mccs.tolist()],
+                dtype=object,
+            ),
             "weekdays": np.array(days, dtype=object),
             "hours": np.array(hours, dtype=object),
             "test_purchase": self.test_purchase,
@@ -201,7 +206,7 @@ def _one(cfg, i, start_day, end_day, first_online_day, city_w, foreign_rows, des
     pool = ONLINE_MCCS if name == "online" else CARD_PRESENT_MCCS if name == "card-present" else None
     if pool is None:
         pool = np.union1d(CARD_PRESENT_MCCS, ONLINE_MCCS)
-    mccs = rng.choice(pool, size=N_MCCS, replace=False)
+    mccs = rng.choice(pool, size=N_MCCS, replace=False)  # TRAVEL may come twice: a stronger preference
     amount_median = float(np.exp(rng.uniform(np.log(60.0), np.log(450.0))))
     amount_sigma = float(rng.uniform(0.4, 0.9))
     weekdays = rng.random(7) < 0.75
@@ -227,7 +232,7 @@ def _one(cfg, i, start_day, end_day, first_online_day, city_w, foreign_rows, des
         "hour_span": span,
         "test_purchase": float(rng.uniform(0.1, 0.6)),
         "final_refund": float(rng.uniform(0.0, 0.2)),
-        "ordinary_share": float(rng.uniform(0.05, 0.35)),
+        "ordinary_share": float(rng.uniform(0.15, 0.5)),
         "burst_rows": float(fc.burst_rows * np.exp(0.3 * rng.normal() - 0.045)),
         "burst_days": float(fc.burst_days * np.exp(0.3 * rng.normal() - 0.045)),
         "salt": int(rng.integers(0, 2**62)),

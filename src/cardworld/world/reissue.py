@@ -4,7 +4,7 @@
 
 A revocation (card index i of user u at second T, replacement index j) ends the issue of i in use at T
 there, and starts a new issue under index j at T: the same account, brand, type and limit, a new number
-and CVV from ``stream(seed, Stream.REISSUE, u, j)``, ``cards_issued`` + 1, a chip if chip cards are
+and CVV (from ``stream(seed, Stream.REISSUE, u)``, in revocation order), ``cards_issued`` + 1, a chip if chip cards are
 issued by then, and the PIN set that year. Index i's later scheduled reissues move to j (their
 ``cards_issued`` + 1 too), so TabFormer's pattern holds: after fraud the owner's purchases continue on a
 new card index.
@@ -16,7 +16,7 @@ import numpy as np
 
 from cardworld.config import WorldConfig
 from cardworld.rng import Stream, stream
-from cardworld.world.cards import Cards
+from cardworld.world.cards import MC_TWO_SERIES_SHARE, MC_TWO_SERIES_YEAR, Cards
 from cardworld.world.luhn import BRANDS, card_numbers
 
 
@@ -31,54 +31,62 @@ def replace_revoked(
     if not revocations and not dark_web:
         return cards
     cols = cards.columns()
-    cols = {k: v.copy() for k, v in cols.items()}
-    users = cols["user_id"]
-    for uid, revs in revocations.items():
-        for old, when, new in revs:
-            t = np.datetime64(int(when), "s")
-            mine = (users == uid) & (cols["card_index"] == old)
-            cur = np.flatnonzero(mine & (cols["valid_from"] <= t) & (t < cols["valid_to"]))
-            if cur.size == 0:
-                continue
-            r = int(cur[0])
-            row = {k: v[r : r + 1].copy() for k, v in cols.items()}
-            later = np.flatnonzero(mine & (cols["valid_from"] > t))
-            cols["card_index"][later] = new
-            cols["cards_issued"][later] += 1
-            cols["valid_to"][r] = t
-            year = int(t.astype("datetime64[Y]").astype(np.int64)) + 1970
-            rng = stream(cfg.seed, Stream.REISSUE, uid, new)
-            digits = rng.integers(0, 10, size=(1, 20), dtype=np.int8)
-            u_prefix = rng.random(1)
-            brand = np.array([BRANDS.index(str(row["card_brand"][0]))])
-            two_series = (brand == 1) & (year >= 2017) & (rng.random(1) < 0.2)
-            row["card_number"] = card_numbers(brand, digits[:, :16], u_prefix, two_series)
-            cvv_len = 4 if brand[0] == 2 else 3
-            row["cvv"] = np.array(["".join(str(d) for d in digits[0, 16 : 16 + cvv_len])])
-            row["card_index"] = np.array([new], dtype=cols["card_index"].dtype)
-            row["cards_issued"] = row["cards_issued"] + 1
-            row["valid_from"] = np.array([t])
-            row["has_chip"] = row["has_chip"] | (year >= cfg.channels.chip_card_year)
-            row["year_pin_last_changed"] = np.array([year], dtype=cols["year_pin_last_changed"].dtype)
-            row["card_on_dark_web"] = np.zeros(1, dtype=bool)
-            # Later revocations of the same user see the new row.
-            cols = {k: np.concatenate([v, row[k].astype(v.dtype)]) for k, v in cols.items()}
-            users = cols["user_id"]
-    for uid, leaks in dark_web.items():
-        for idx, when in leaks:
-            t = np.datetime64(int(when), "s")
-            hit = (
-                (users == uid)
-                & (cols["card_index"] == idx)
-                & (cols["valid_from"] <= t)
-                & (t < cols["valid_to"])
-            )
-            cols["card_on_dark_web"][hit] = True
-    # Users keep their input order; within a user, by card index then issue.
-    first_pos = {u: i for i, u in reversed(list(enumerate(cards.user_id.tolist())))}
-    user_rank = np.array([first_pos[u] for u in users.tolist()])
-    order = np.lexsort((cols["valid_from"], cols["card_index"], user_rank))
-    return Cards(**{k: v[order] for k, v in cols.items()})
+    users = cards.user_id
+    bounds = np.flatnonzero(np.diff(users, prepend=users[:1] - 1, append=users[-1:] + 1))  # user blocks
+    blocks = []
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        uid = int(users[lo])
+        block = {k: v[lo:hi] for k, v in cols.items()}
+        if uid in revocations or uid in dark_web:
+            block = _replace_user(cfg, uid, block, revocations.get(uid, []), dark_web.get(uid, []))
+        blocks.append(block)
+    return Cards(**{k: np.concatenate([b[k] for b in blocks]) for k in cols})
+
+
+def _replace_user(cfg, uid, b, revs, leaks) -> dict[str, np.ndarray]:
+    """One consumer's card rows after their revocations (in time order) and leaks."""
+    b = {k: v.copy() for k, v in b.items()}
+    added = []
+    for old, when, new in revs:
+        t = np.datetime64(int(when), "s")
+        mine = b["card_index"] == old
+        cur = np.flatnonzero(mine & (b["valid_from"] <= t) & (t < b["valid_to"]))
+        if cur.size == 0:
+            continue
+        r = int(cur[0])
+        row = {k: v[r : r + 1].copy() for k, v in b.items()}
+        later = mine & (b["valid_from"] > t)
+        b["card_index"][later] = new
+        b["cards_issued"][later] += 1
+        b["valid_to"][r] = t
+        year = int(t.astype("datetime64[Y]").astype(np.int64)) + 1970
+        row["card_index"][0] = new
+        row["cards_issued"][0] += 1
+        row["valid_from"][0] = t
+        row["has_chip"][0] |= year >= cfg.channels.chip_card_year
+        row["year_pin_last_changed"][0] = year
+        row["card_on_dark_web"][0] = False
+        added.append(len(b["card_index"]))
+        b = {k: np.concatenate([v, row[k]]) for k, v in b.items()}
+    if added:  # new numbers and CVVs, in revocation order
+        rows = np.array(added)
+        rng = stream(cfg.seed, Stream.REISSUE, uid)
+        digits = rng.integers(0, 10, size=(rows.size, 20), dtype=np.int8)
+        u = rng.random((rows.size, 2))
+        brand = np.array([BRANDS.index(str(x)) for x in b["card_brand"][rows]])
+        year = b["valid_from"][rows].astype("datetime64[Y]").astype(np.int64) + 1970
+        two_series = (brand == 1) & (year >= MC_TWO_SERIES_YEAR) & (u[:, 1] < MC_TWO_SERIES_SHARE)
+        b["card_number"][rows] = card_numbers(brand, digits[:, :16], u[:, 0], two_series)
+        cvv = [
+            "".join(map(str, d[16 : 16 + (4 if br == 2 else 3)])) for d, br in zip(digits, brand, strict=True)
+        ]
+        b["cvv"][rows] = cvv
+    for idx, when in leaks:
+        t = np.datetime64(int(when), "s")
+        hit = (b["card_index"] == idx) & (b["valid_from"] <= t) & (t < b["valid_to"])
+        b["card_on_dark_web"][hit] = True
+    order = np.lexsort((b["valid_from"], b["card_index"]))
+    return {k: v[order] for k, v in b.items()}
 
 
 __all__ = ["replace_revoked"]
