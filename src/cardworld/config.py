@@ -177,7 +177,10 @@ class Fraud(Strict):
         None, ge=1, description="size of the fraudster population (default: one per 25 consumers, at least 6)"
     )
     card_not_present_share: Prob = Field(
-        0.60, description="share of fraud rows made online by fraudsters with stolen card data"
+        0.25,
+        description="share of fraud rows made online by fraudsters, as if no card had a chip: chip cards cut "
+        "card-present fraud, and its share moves online (with the defaults about 60% of fraud is online at "
+        "TabFormer scale)",
     )
     random_share: Prob = Field(
         0.10,

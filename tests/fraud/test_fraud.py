@@ -62,7 +62,8 @@ def test_fraud_rate_and_labels(high):
     random_share = (a["fraud"] & (a["fid"] < 0)).sum() / a["fraud"].sum()
     assert 0.03 < random_share < 0.25, random_share  # configured 10% of fraud rows
     online_share = (a["fraud"] & a["online"]).sum() / a["fraud"].sum()
-    assert 0.45 < online_share < 0.8, online_share  # 60% by fraudsters + half the random fraud
+    # 25% by fraudsters as if without chips, plus what chips move online, plus half the random fraud
+    assert 0.3 < online_share < 0.8, online_share
 
 
 def test_every_row_is_on_a_card_valid_then(high):

@@ -14,7 +14,10 @@ Per consumer, from their own stream (so the result does not depend on shards or 
      only on chip cards after the liability shift, as terminals adopt it; swipe otherwise;
   6. afterwards: refunds of earlier purchases at the same merchant a few days later (some partial), and
      declines from balances and other causes (sim.balances), most of them retried a few minutes later
-     (after Insufficient Balance on another card).
+     (after Insufficient Balance on another card);
+  7. fraud (sim.fraud, from its own streams): rows of fraudsters and random fraud on this consumer's cards
+     join the owner's before declines are decided (they spend the owner's money); revoked cards pass the
+     owner's later purchases to their replacement card index.
 Purchases at will are thinned so a person's expected spending stays within their means (BUDGET_SHARE of
 income); working days move purchases out of working hours, so retirement shifts them back in.
 Rows come out sorted by time.
