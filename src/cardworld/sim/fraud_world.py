@@ -201,8 +201,9 @@ class FraudWorld:
         fav = (mix64(np.uint64(fr.salt[f]) ^ mcc.astype(np.uint64) ^ rng.integers(0, 3, size=n).astype(np.uint64))
                % np.uint64(size)).astype(np.int64)  # fmt: skip
         k = np.where(ordinary, rng.integers(0, size, size=n), fav)
-        if n >= 3 and rng.random() < fr.final_refund[f]:
-            j = int(rng.integers(1, n))
+        small = np.flatnonzero(cents[1:] <= self.ctx.cfg.refunds.max_amount * 100) + 1  # refunds are capped
+        if n >= 3 and rng.random() < fr.final_refund[f] and small.size:
+            j = int(small[rng.integers(0, small.size)])
             t = np.append(t, t[-1] + int(rng.integers(60, 48 * 60)) * 60)
             cents = np.append(cents, -cents[j])
             mcc, k = np.append(mcc, mcc[j]), np.append(k, k[j])
