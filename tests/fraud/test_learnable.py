@@ -20,7 +20,7 @@ from cardworld.io.dataset import read_dataset_transactions
 
 lgb = pytest.importorskip("lightgbm")
 
-MARGIN = 0.15  # measured: rule 0.42-0.45, model 0.75
+MARGIN = 0.15  # measured (seed 7): best rule 0.46 (MCC), model 0.72
 
 
 @pytest.fixture(scope="module")
