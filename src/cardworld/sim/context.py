@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,8 +18,10 @@ from cardworld.config import WorldConfig
 from cardworld.data.catalogue import Catalogue, load_catalogue
 from cardworld.data.destinations import Destinations, load_destinations
 from cardworld.data.geography import Cities, ZipTable, load_zips
-from cardworld.sim.fraud_world import FraudWorld
 from cardworld.world.merchants import merchant_count
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cardworld.sim.fraud_world import FraudWorld
 
 YEAR0 = 1900  # per-year tables start here
 N_YEARS = 220
@@ -165,6 +168,8 @@ class SimContext:
         )
         if not cfg.fraud.enabled:
             return ctx
+        from cardworld.sim.fraud_world import FraudWorld  # it builds on this context (and its epoch_day)
+
         return replace(ctx, fraud=FraudWorld.build(ctx))
 
 

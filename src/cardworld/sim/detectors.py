@@ -21,6 +21,7 @@ module-level class.
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -79,8 +80,6 @@ def check_detector(detector: Any, workers: int) -> None:
             "CardHistory and returns one flag per transaction (or None)"
         )
     if workers > 1:
-        import pickle
-
         try:
             pickle.dumps(detector)
         except Exception as e:

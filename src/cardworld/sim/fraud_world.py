@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from cardworld.rng import Stream, stream
+from cardworld.sim.context import epoch_day
 from cardworld.world.cards import OPEN_YEARS_BOOST, lognormal_params
 from cardworld.world.fraudsters import TRAVEL, Fraudsters, make_fraudsters
 from cardworld.world.merchants import FOREIGN_BASE, ONLINE_CELL, mix64
@@ -88,8 +89,8 @@ class FraudWorld:
         cfg = ctx.cfg
         fc = cfg.fraud
         any_online = np.flatnonzero(ctx.online_share.max(axis=1) > 0)
-        first_online_day = _day(dt.date(1900 + int(any_online[0]), 1, 1)) if any_online.size else 10**9
-        fr = make_fraudsters(cfg, ctx.cities, ctx.dest, first_online_day)
+        first_online_day = epoch_day(dt.date(1900 + int(any_online[0]), 1, 1)) if any_online.size else 10**9
+        fr = make_fraudsters(cfg, ctx.cities, ctx.dest, ctx.start_day, ctx.end_day, first_online_day)
         n_days = ctx.end_day - ctx.start_day + 1
         groups = 2 if fc.twins else 1
         intensity = np.zeros((groups, 2, n_days))
@@ -106,7 +107,7 @@ class FraudWorld:
         intensity = np.divide(intensity, mean, out=np.zeros_like(intensity), where=mean > 0)
         off = None
         if fc.off_from is not None and fc.off_to is not None:
-            off = (_day(fc.off_from) * DAY, (_day(fc.off_to) + 1) * DAY)
+            off = (epoch_day(fc.off_from) * DAY, (epoch_day(fc.off_to) + 1) * DAY)
         fw = cls(
             fraudsters=fr,
             day0=ctx.start_day,
@@ -337,10 +338,6 @@ def _genuine_mix(ctx: SimContext, online: bool | None, travel: bool = False) -> 
     if travel:
         w = w * (((codes >= 3000) & (codes < 4000)) | np.isin(codes, TRAVEL_MCCS))
     return codes.astype(np.int64), np.cumsum(w) / w.sum()
-
-
-def _day(d: dt.date) -> int:
-    return (d - dt.date(1970, 1, 1)).days
 
 
 __all__ = ["CARD_NOT_PRESENT", "CARD_PRESENT", "RANDOM", "Episode", "FraudWorld"]

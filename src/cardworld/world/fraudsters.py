@@ -1,6 +1,6 @@
 """The fraudster population: people who work at fraud as a job, each with a life of their own.
 
-    fraudsters = make_fraudsters(cfg, cities, destinations, first_online_day)
+    fraudsters = make_fraudsters(cfg, cities, destinations, start_day, end_day, first_online_day)
 
 Fraudster ``i`` comes from ``stream(cfg.seed, Stream.FRAUDSTER, i)`` alone, so every worker rebuilds the
 same population without talking to the others. Each one has:
@@ -24,7 +24,6 @@ traits; twin g works only cards of consumers in half g, so both halves face stat
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,7 +45,6 @@ ONLINE_MCCS = np.array([5732, 5045, 5964, 5999, 4829, 5816, 5815, 5734, TRAVEL, 
 N_MCCS = 4
 FOREIGN_SHARE = {"card-present": 0.10, "online": 0.40, "mixed": 0.25}
 DAY = 86400
-_EPOCH = dt.date(1970, 1, 1)
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -129,12 +127,11 @@ def n_fraudsters(cfg: WorldConfig) -> int:
 
 
 def make_fraudsters(
-    cfg: WorldConfig, cities: Cities, dest: Destinations, first_online_day: int
+    cfg: WorldConfig, cities: Cities, dest: Destinations, start_day: int, end_day: int, first_online_day: int
 ) -> Fraudsters:
-    """The world's fraudsters (twins doubled); `first_online_day` is when online shopping begins."""
+    """The world's fraudsters (twins doubled) for a run over epoch days start_day..end_day; online shopping
+    begins on first_online_day."""
     n = n_fraudsters(cfg)
-    start_day = (cfg.start - _EPOCH).days
-    end_day = (cfg.end - _EPOCH).days
     city_w = cities.population / cities.population.sum()
     foreign_rows = np.flatnonzero(dest.foreign)
     dest_w = dest.leisure[foreign_rows] / dest.leisure[foreign_rows].sum()
