@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from cardworld.errors import InputError
+from cardworld.errors import FIX, OVERWRITE, InputError
 
 
 @contextmanager
@@ -15,7 +15,7 @@ def atomic_output(path: str | os.PathLike, *, overwrite: bool = False) -> Iterat
     """Yield a temporary path to write; it replaces `path` only if the block finishes without error."""
     out = Path(path)
     if out.exists() and not overwrite:
-        raise InputError(f"output {str(out)!r} already exists; pass --overwrite or choose another path")
+        raise InputError(f"output {str(out)!r} already exists; {FIX} or choose another path", fix=OVERWRITE)
     if out.is_dir():
         raise InputError(f"output {str(out)!r} is a directory; give a file path")
     parent = out.parent if str(out.parent) else Path(".")

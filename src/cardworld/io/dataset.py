@@ -33,7 +33,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cardworld.errors import InputError
+from cardworld.errors import FIX, OVERWRITE, InputError
 from cardworld.io.atomic import atomic_output
 from cardworld.io.schema import SCHEMAS, TABLE_NAMES, conform
 
@@ -122,8 +122,9 @@ def check_output_dir(directory: str | os.PathLike, overwrite: bool = False) -> P
         if any(out.iterdir()):
             if not overwrite:
                 raise InputError(
-                    f"output directory {str(out)!r} is not empty; pass --overwrite to replace the dataset "
-                    "there, or choose an empty or new directory"
+                    f"output directory {str(out)!r} is not empty; {FIX} to replace the dataset "
+                    "there, or choose an empty or new directory",
+                    fix=OVERWRITE,
                 )
             if not os.access(out, os.W_OK | os.X_OK):
                 raise InputError(f"output directory {str(out)!r} is not writable; choose another directory")

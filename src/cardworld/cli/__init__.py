@@ -1,0 +1,24 @@
+"""The `cardworld` command line. Errors print one line on stderr and exit with code 2.
+
+One module per group of commands (`targets_cmd`, `generate_cmd`, `world_cmd`, `bench_cmd`) registers on the app in `app`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from cardworld.cli import bench_cmd, generate_cmd, targets_cmd, world_cmd  # noqa: F401  (register the commands)
+from cardworld.cli.app import app, err_console
+from cardworld.errors import CardworldError
+
+
+def main() -> None:
+    """Entry point: CardworldError becomes one line on stderr and exit code 2."""
+    try:
+        app()  # usage errors (bad options or values) print usage and exit 2 here
+    except CardworldError as err:
+        err_console.print(f"error: {err.for_cli()}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(2)
+
+
+__all__ = ["app", "main"]

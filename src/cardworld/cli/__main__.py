@@ -1,0 +1,3 @@
+from cardworld.cli import main
+
+main()

@@ -1,0 +1,129 @@
+"""`cardworld bench world|targets`: the project's benchmarks."""
+
+from __future__ import annotations
+
+import json
+from enum import IntEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cardworld.cli.app import bench_app, console, err_console
+
+
+class Suite(IntEnum):
+    one = 1
+    twenty = 20
+
+
+@bench_app.command("world")
+def bench_world_cmd(
+    consumers: Annotated[int, typer.Option(min=1, help="Consumers.")] = 2000,
+    years: Annotated[float, typer.Option(min=0.1, help="Years of history, ending 2020-02-28.")] = 29.16,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
+    fraud: Annotated[bool, typer.Option(help="Simulate fraud (--no-fraud: what fraud costs).")] = True,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Also write the rows as JSON here.")
+    ] = None,
+) -> None:
+    """Generate a world end to end to Parquet and report transactions/s, peak RSS and bytes per row."""
+    from cardworld.bench.world import bench_world, rows_dicts
+
+    with err_console.status(f"generating {consumers} consumers x {years} years, {workers} workers"):
+        row = bench_world(consumers, years, workers, fraud=fraud)
+    table = Table(title="world benchmark")
+    for col in (
+        "consumers",
+        "years",
+        "workers",
+        "fraud",
+        "rows",
+        "seconds",
+        "txn/s",
+        "peak RSS MB",
+        "bytes/row",
+    ):
+        table.add_column(col, justify="right")
+    table.add_row(
+        str(row.consumers), f"{row.years:g}", str(row.workers), "on" if row.fraud else "off", f"{row.rows:,}", f"{row.seconds:.2f}",
+        f"{row.txn_per_s:,.0f}", f"{row.peak_rss_mb:,.0f}", f"{row.bytes_per_row:.1f}",
+    )  # fmt: skip
+    console.print(table)
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(rows_dicts([row]), indent=2) + "\n")
+
+
+@bench_app.command("targets")
+def bench_targets(
+    users: Annotated[int, typer.Option(min=1, help="Users.")] = 2000,
+    txns: Annotated[int, typer.Option(min=1, help="Transactions per user.")] = 4096,
+    suite: Annotated[
+        Suite, typer.Option(help="1: the seed's example; 20: the 20-target suite.")
+    ] = Suite.twenty,
+    processes: Annotated[int, typer.Option(min=1, help="Processes for the numba-mp row.")] = 2,
+    baseline_users: Annotated[int, typer.Option(min=1, help="Users the slow reference is timed on.")] = 10,
+    repeats: Annotated[int, typer.Option(min=1, help="Timed runs per row (the best is kept).")] = 3,
+    skip: Annotated[
+        list[str] | None, typer.Option(help="Rows to skip: baseline, numba-mp, polars, dataloader.")
+    ] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write the rows as JSON here.")] = None,
+) -> None:
+    """Users per second for each implementation; prints a table and optionally writes JSON."""
+    from cardworld.bench import targets as B
+
+    B.pin_threads()  # before numba, polars or torch start thread pools
+    skip_set = set(skip or [])
+    unknown = skip_set - {"baseline", "numba-mp", "polars", "dataloader"}
+    if unknown:
+        raise typer.BadParameter(f"unknown row {sorted(unknown)[0]!r}", param_hint="--skip")
+    specs = B.SUITES[int(suite)]
+    data = B.make_bench_data(users, txns)
+    rows: list[B.BenchRow] = []
+    per_target: list[dict] = []
+    reasons: dict[str, str] = {}
+    with console.status("benchmarking") as status:
+        if "baseline" not in skip_set:
+            status.update("baseline (naive reference)")
+            rows.append(B.bench_baseline(specs, data, baseline_users))
+        status.update("numba, 1 process")
+        rows.append(B.bench_numba(specs, data, repeats))
+        if "numba-mp" not in skip_set:
+            status.update(f"numba, {processes} processes")
+            rows.append(B.bench_numba_mp(int(suite), users, txns, 0, processes, repeats))
+        if "polars" not in skip_set:
+            status.update("polars")
+            prow, _, reasons = B.bench_polars(specs, data, repeats)
+            if prow is not None:
+                rows.append(prow)
+                per_target = B.bench_per_target(specs, data, repeats)
+        if "dataloader" not in skip_set:
+            status.update("dataloader")
+            rows.append(B.bench_dataloader(int(suite), data))
+    _print_bench(rows, per_target, reasons, B.n_outputs(specs))
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(B.result_dict(rows), indent=2) + "\n")
+
+
+def _print_bench(rows, per_target: list[dict], reasons: dict[str, str], outputs: int) -> None:
+    table = Table(title=f"targets benchmark ({outputs} outputs)")
+    for col in ("impl", "processes", "users", "txns/user", "targets", "seconds", "users/s", "note"):
+        table.add_column(col, justify="left" if col in ("impl", "note") else "right")
+    for r in rows:
+        table.add_row(
+            r.impl, str(r.processes), str(r.users), str(r.txns_per_user), str(r.targets),
+            f"{r.seconds:.4f}", f"{r.users_per_s:,.0f}", r.note,
+        )  # fmt: skip
+    console.print(table)
+    if per_target:
+        t2 = Table(title="each target alone: numba vs Polars (1 thread)")
+        for col in ("target", "numba s", "polars s", "numba speed-up"):
+            t2.add_column(col, justify="left" if col == "target" else "right")
+        for r in per_target:
+            t2.add_row(r["target"], f"{r['numba_s']:.4f}", f"{r['polars_s']:.4f}", f"{r['speedup']:.1f}x")
+        console.print(t2)
+    for name, why in reasons.items():
+        console.print(f"not in Polars: {name}: {why}")

@@ -1,0 +1,39 @@
+"""`cardworld generate`: simulate a world into a dataset directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cardworld.cli.app import app, err_console, progress_bar
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option("--out", help="Dataset directory to write (must be new or empty).")],
+    consumers: Annotated[int | None, typer.Option(help="Number of consumers (default: config).")] = None,
+    start: Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD (default: config).")] = None,
+    end: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD (default: config).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Root seed (default: config).")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="World config YAML.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Local worker processes.")] = 1,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing dataset in OUT.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Simulate the world and write its dataset directory (transactions, consumers, cards, ...)."""
+    from cardworld.config import load_config
+    from cardworld.engine.run import generate as run
+
+    cfg = load_config(config, consumers=consumers, start=start, end=end, seed=seed)
+    with progress_bar(quiet) as progress:
+        task = progress.add_task("shards", total=cfg.n_shards())
+
+        def report(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        manifest = run(cfg, out, workers=workers, overwrite=overwrite, on_shard=report)
+    if not quiet:
+        rows = sum(s["rows"] for s in manifest["shards"])
+        err_console.print(f"wrote {rows:,} transactions of {cfg.consumers:,} consumers to {out}")

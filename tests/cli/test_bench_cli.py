@@ -1,0 +1,32 @@
+"""`cardworld bench` as a user runs it (small sizes: speed is not asserted here)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from cli_helpers import run_cli
+
+
+def test_bench_targets_small(tmp_path):
+    path = tmp_path / "bench.json"
+    r = run_cli(
+        "bench", "targets", "--users", "6", "--txns", "80", "--suite", "20", "--repeats", "1",
+        "--baseline-users", "2", "--json", str(path),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(path.read_text())
+    assert [row["impl"] for row in rows] == ["baseline", "numba", "numba-mp", "polars", "dataloader"]
+    keys = {"impl", "processes", "users", "txns_per_user", "targets", "seconds", "users_per_s"}
+    for row in rows:
+        assert keys <= set(row)
+        assert row["seconds"] > 0
+        assert row["users_per_s"] == pytest.approx(row["users"] / row["seconds"], rel=1e-3)
+    assert rows[0]["users"] == 2
+    assert rows[1]["targets"] == 20
+    assert "numba" in r.stdout
+
+
+def test_bench_rejects_bad_suite():
+    r = run_cli("bench", "targets", "--suite", "7")
+    assert r.returncode == 2
