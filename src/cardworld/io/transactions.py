@@ -157,7 +157,8 @@ def _group(
 
 
 def parquet_files(source: str | os.PathLike) -> list[Path]:
-    """The Parquet files of a source: the file itself, or a directory's *.parquet files in name order."""
+    """The Parquet files of a source: the file itself, a directory's *.parquet files in name order, or the
+    transaction shards of a cardworld dataset directory (one with a manifest.json)."""
     path = Path(source)
     if not path.exists():
         raise InputError(
@@ -165,6 +166,8 @@ def parquet_files(source: str | os.PathLike) -> list[Path]:
         )
     if path.is_file():
         return [path]
+    if (path / "manifest.json").is_file() and (path / "transactions").is_dir():
+        path = path / "transactions"  # a cardworld dataset directory means its transactions
     files = sorted(
         p
         for p in path.iterdir()
