@@ -1,7 +1,8 @@
-"""User sequences with synthetic targets for PyTorch: a map-style dataset and a padded-batch collate.
+"""User sequences with synthetic targets and labels for PyTorch: a map-style dataset and a padded-batch
+collate.
 
     from cardworld.sequences import TransactionDataset
-    ds = TransactionDataset("out/world/transactions", specs, max_len=512)
+    ds = TransactionDataset("out/world", specs, max_len=512, labels=["is_fraud"])  # a dataset directory
     loader = torch.utils.data.DataLoader(ds, batch_size=64, num_workers=2, collate_fn=ds.collate_fn)
 
 torch is imported lazily: importing this package does not import it.

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 # Item keys that are not padded sequence features.
 LENGTH, USER_ID, TARGETS, TARGET_NAMES = "length", "user_id", "targets", "target_names"
-_NOT_FEATURES = (LENGTH, USER_ID, TARGETS, TARGET_NAMES)
+LABELS, LABEL_NAMES = "labels", "label_names"
+_NOT_FEATURES = (LENGTH, USER_ID, TARGETS, TARGET_NAMES, LABELS, LABEL_NAMES)
 _PADDED = "_cardworld_padded"  # attribute marking a buffer written in padded layout
 
 
@@ -25,8 +26,11 @@ _PADDED = "_cardworld_padded"  # attribute marking a buffer written in padded la
 class PaddedBatch:
     """B user sequences right-padded with zeros to the batch's longest one (L).
 
-    payload: feature name -> (B, L) tensor (model inputs only: targets are kept apart so a model that
-    embeds every payload feature cannot see them). targets: float32 (B, L, n_outputs), 0 where padded.
+    payload: feature name -> (B, L) tensor (model inputs only: targets and labels are kept apart so a
+    model that embeds every payload feature cannot see them). targets: float32 (B, L, n_outputs) and
+    labels: float32 (B, L, n_labels), per-row, in target_names / label_names order, 0 where padded (use
+    seq_len_mask to leave padding out of a loss). A per-sequence label (one value per user) would come as
+    a separate field, so `labels` keeps this per-row shape.
     """
 
     payload: dict[str, torch.Tensor]
@@ -35,6 +39,8 @@ class PaddedBatch:
     targets: torch.Tensor | None = None  # float32 (B, L, len(target_names))
     target_names: list[str] = field(default_factory=list)
     user_ids: torch.Tensor | None = None  # int64 (B,)
+    labels: torch.Tensor | None = None  # float32 (B, L, len(label_names))
+    label_names: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return int(self.seq_lens.shape[0])
@@ -51,6 +57,7 @@ class PaddedBatch:
             seq_len_mask=fn(self.seq_len_mask),
             targets=None if self.targets is None else fn(self.targets),
             user_ids=None if self.user_ids is None else fn(self.user_ids),
+            labels=None if self.labels is None else fn(self.labels),
         )
 
     def to(self, device: Any, non_blocking: bool = False) -> PaddedBatch:
@@ -116,7 +123,7 @@ def collate_padded(items: Sequence[Mapping[str, Any]]) -> PaddedBatch:
     """Pad items of TransactionDataset (dicts of per-row tensors) into one PaddedBatch.
 
     Each item has (L_i,) or (L_i, ...) feature tensors, an int64 scalar `length`, and optionally
-    `targets` (L_i, n_outputs), `user_id` and `target_names`.
+    `targets` (L_i, n_outputs), `labels` (L_i, n_labels), `user_id`, `target_names` and `label_names`.
     """
     import torch
     from torch.utils.data import get_worker_info
@@ -137,6 +144,7 @@ def collate_padded(items: Sequence[Mapping[str, Any]]) -> PaddedBatch:
         k: _pad([it[k] for it in items], lengths, length, shared) for k in first if k not in _NOT_FEATURES
     }
     targets = _pad([it[TARGETS] for it in items], lengths, length, shared) if TARGETS in first else None
+    labels = _pad([it[LABELS] for it in items], lengths, length, shared) if LABELS in first else None
     user_ids = torch.stack([torch.as_tensor(it[USER_ID]) for it in items]) if USER_ID in first else None
     return PaddedBatch(
         payload=payload,
@@ -145,6 +153,8 @@ def collate_padded(items: Sequence[Mapping[str, Any]]) -> PaddedBatch:
         targets=targets,
         target_names=list(first.get(TARGET_NAMES, ())),
         user_ids=user_ids,
+        labels=labels,
+        label_names=list(first.get(LABEL_NAMES, ())),
     )
 
 

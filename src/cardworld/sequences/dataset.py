@@ -1,13 +1,16 @@
-"""A map-style dataset of user transaction sequences with their synthetic targets, for torch DataLoaders.
+"""A map-style dataset of user transaction sequences with their synthetic targets and labels, for torch
+DataLoaders.
 
-    ds = TransactionDataset("out/world/transactions", specs, max_len=512)
+    ds = TransactionDataset("out/world", specs, max_len=512, labels=["is_fraud"])  # a dataset directory
     loader = DataLoader(ds, batch_size=64, num_workers=2, collate_fn=ds.collate_fn)
     for batch in loader:                      # PaddedBatch
-        batch.payload["amount"], batch.targets, batch.seq_len_mask
+        batch.payload["amount"], batch.targets, batch.labels, batch.seq_len_mask
 
 One item is one user. Targets are computed on the user's FULL history, then the most recent `max_len`
 rows are kept, so a truncated sequence keeps the target values of the real history (an expanding window
 still counts the rows cut off). A whole batch of users goes through one compute_targets_batch call.
+Three kinds of arrays are kept apart: the payload (model inputs), targets and labels; targets and labels
+never enter the payload.
 
 torch is imported inside methods only: importing this module does not need torch.
 """
@@ -15,15 +18,17 @@ torch is imported inside methods only: importing this module does not need torch
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from cardworld.errors import InputError
-from cardworld.io.transactions import TransactionArrays, parquet_files, read_transactions
+from cardworld.io.transactions import TransactionArrays
 from cardworld.jit import kernel
 from cardworld.sequences.batch import (
+    LABEL_NAMES,
+    LABELS,
     LENGTH,
     TARGET_NAMES,
     TARGETS,
@@ -32,13 +37,20 @@ from cardworld.sequences.batch import (
     mark_padded,
     padded_buffer,
 )
+from cardworld.sequences.source import (
+    ROLES,
+    SourceColumns,
+    check_arrays,
+    from_mapping,
+    load_parquet,
+    resolve_columns,
+)
 from cardworld.targets import compile_plan, compute_targets_batch
 from cardworld.targets.calendar import civil_date
 from cardworld.targets.plan import TargetPlan
 from cardworld.targets.spec import AnySpec
 
-ROLES = ("user_id", "timestamp", "amount", "mcc")
-ITEM_KEYS = (LENGTH, USER_ID, TARGETS, TARGET_NAMES)
+ITEM_KEYS = (LENGTH, USER_ID, TARGETS, TARGET_NAMES, LABELS, LABEL_NAMES)
 # Sequence features of every item (mcc only when the source has MCCs), then any extra_features.
 FEATURES = ("amount", "mcc", "time_delta", "hour", "weekday", "day_of_month", "month")
 
@@ -92,20 +104,98 @@ def _pad_rows(src, boff, keep, width, out) -> None:
         out[o : (u + 1) * width, :] = 0
 
 
-class TransactionDataset:
-    """Map-style dataset (torch DataLoader accepts it): item u is user u's sequence and targets.
+class _Layout(NamedTuple):
+    """Where a batch's rows go: user u's rows boff[u]:boff[u+1], of which the last keep[u] are kept and
+    written to row u of a (B, width) buffer, zero-padded."""
 
-    source: a Parquet file or directory (read once here, re-read lazily in each spawned worker: only the
-    path is pickled), a TransactionArrays, or a dict of arrays keyed by the column names.
+    boff: np.ndarray
+    keep: np.ndarray
+    width: int
+    whole: bool  # every user keeps all its rows and none is padded
+    shared: bool  # in a DataLoader worker: write straight into shared memory
+
+    @property
+    def b(self) -> int:
+        return int(self.keep.size)
+
+
+class _Rows(NamedTuple):
+    """The concatenated full-history rows of a batch's users."""
+
+    time: np.ndarray
+    amount: np.ndarray
+    mcc: np.ndarray | None
+    extra: dict[str, np.ndarray]  # source column -> values
+
+
+def _positions(indices: Sequence[int], n: int) -> np.ndarray:
+    """User positions 0..n-1 (negative indices count from the end)."""
+    idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        bad = int(idx[(idx < -n) | (idx >= n)][0])
+        raise IndexError(f"user index {bad} is out of range for a dataset of {n} users")
+    return np.where(idx < 0, idx + n, idx)
+
+
+def _gatherer(s: np.ndarray, e: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """A function concatenating rows s[i]:e[i] of a column over the batch."""
+    if (s[1:] == e[:-1]).all():  # consecutive users (sequential sampler): views, no copy
+        return lambda x: x[s[0] : e[-1]]
+    bounds = list(zip(s.tolist(), e.tolist(), strict=True))
+    return lambda x: np.concatenate([x[lo:hi] for lo, hi in bounds])
+
+
+def _pad_matrix(values: np.ndarray, lay: _Layout) -> Any:
+    """(B, width, k) float32 tensor of per-row values (n_rows, k) of the full histories, kept rows only."""
+    import torch
+
+    b, k = lay.b, values.shape[1]
+    if lay.whole and not lay.shared:  # no padding, no truncation: already in padded layout, no copy
+        return mark_padded(torch.from_numpy(values.reshape(b, lay.width, k)))
+    out = padded_buffer((b, lay.width, k), torch.float32, lay.shared)
+    _pad_rows(values, lay.boff, lay.keep, lay.width, out.numpy().reshape(b * lay.width, k))
+    return out
+
+
+def _check_max_len(max_len: Any) -> int | None:
+    if max_len is not None and (
+        isinstance(max_len, bool) or not isinstance(max_len, int | np.integer) or max_len < 1
+    ):
+        raise InputError(f"max_len is {max_len!r}; pass a positive number of rows, or None to keep all")
+    return None if max_len is None else int(max_len)
+
+
+def _name_list(keyword: str, names: Any, example: str) -> list[str]:
+    """A list of column names; refuses a bare string (it would be read letter by letter)."""
+    if names is None:
+        return []
+    if isinstance(names, str | bytes) or not isinstance(names, Iterable):
+        raise InputError(f"{keyword} is {names!r}; pass a list of column names, e.g. {keyword}=[{example!r}]")
+    names = list(names)
+    bad = [x for x in names if not isinstance(x, str)]
+    if bad:
+        raise InputError(f"{keyword} holds {bad[0]!r}, not a column name; pass a list of strings")
+    return names
+
+
+class TransactionDataset:
+    """Map-style dataset (torch DataLoader accepts it): item u is user u's sequence, targets and labels.
+
+    source: a Parquet file, a directory of them, or a cardworld dataset directory (one with a
+    manifest.json: its transactions are read), read once here and re-read lazily in each spawned worker
+    (only the path is pickled); or a TransactionArrays, or a dict of arrays keyed by the column names.
     specs: target specs (or a compiled plan); None for no targets. max_len: keep the most recent rows
     (None keeps all). columns: role -> column name, roles user_id, timestamp, amount, mcc, and any value
-    column the specs read or extra feature (default: the role's own name). extra_features: more columns
-    passed through as float32 sequence features.
+    column the specs read, extra feature or label (default: the role's own name). extra_features: more
+    columns passed through as float32 sequence features (model inputs). labels: columns given as
+    per-row labels (e.g. ["is_fraud"]), never in the payload; a label cannot also be an extra feature.
 
     An item is a dict of tensors: amount (float32), mcc (int64; absent without an mcc column),
     time_delta (float32 seconds since the previous transaction of the full history, 0 for the first),
     hour, weekday (Monday = 0), day_of_month, month (int64, 1-based), extra features, targets (float32,
-    (L, n_outputs)), length (int64 scalar), user_id (int64 scalar), and target_names (a tuple).
+    (L, n_outputs)), labels (float32, (L, n_labels) in label_names order: a bool column gives 0.0/1.0,
+    what BCE losses expect), length (int64 scalar), user_id (int64 scalar), and target_names and
+    label_names (tuples). Labels are the source's values on the kept rows (no computation on the history).
     """
 
     collate_fn = staticmethod(collate_padded)
@@ -113,44 +203,41 @@ class TransactionDataset:
     def __init__(
         self,
         source: str | os.PathLike | TransactionArrays | Mapping[str, np.ndarray],
-        specs: AnySpec | Sequence[AnySpec] | TargetPlan | None,
+        specs: AnySpec | Sequence[AnySpec] | TargetPlan | None = None,
         max_len: int | None = 4096,
         columns: Mapping[str, str] | None = None,
         *,
         extra_features: Sequence[str] = (),
+        labels: Sequence[str] = (),
     ) -> None:
-        if max_len is not None and (
-            isinstance(max_len, bool) or not isinstance(max_len, int | np.integer) or max_len < 1
-        ):
-            raise InputError(f"max_len is {max_len!r}; pass a positive number of rows, or None to keep all")
-        self.max_len = None if max_len is None else int(max_len)
+        self.max_len = _check_max_len(max_len)
         self.plan: TargetPlan | None = None if specs is None else compile_plan(specs)  # type: ignore[arg-type]
         self.target_names: list[str] = [] if self.plan is None else list(self.plan.names)
-        self._names = tuple(self.target_names)
-        cols = dict(columns or {})
-        self.columns = {r: cols.get(r, r) for r in ROLES}
-        self.extra_features = list(extra_features)
+        self.label_names: list[str] = _name_list("labels", labels, "is_fraud")
+        self._names, self._label_names = tuple(self.target_names), tuple(self.label_names)
+        self.extra_features = _name_list("extra_features", extra_features, "balance")
         clash = [f for f in self.extra_features if f in (*FEATURES, *ITEM_KEYS)]
         if clash:
             raise InputError(
                 f"extra feature {clash[0]!r} has the name of a built-in item entry; rename it with "
                 f"columns={{'<new name>': {clash[0]!r}}} and extra_features=['<new name>']"
             )
-        # Value columns the specs read (besides amount) and extra features: name -> source column.
-        value_cols = [] if self.plan is None else self.plan.value_columns[1:]
-        self._extra = {c: cols.get(c, c) for c in dict.fromkeys([*value_cols, *self.extra_features])}
-        self._value_cols = value_cols
         uses_mcc = self.plan is not None and self.plan.uses_mcc
+        self._value_cols = [] if self.plan is None else self.plan.value_columns[1:]
+        self._cols: SourceColumns = resolve_columns(
+            columns or {}, self._value_cols, self.extra_features, self.label_names, uses_mcc
+        )
+        self.columns = dict(self._cols.roles)
 
         self._path: str | None = None
         if isinstance(source, (str, os.PathLike)):
             self._path = os.fspath(source)
-            parquet_files(self._path)  # fail now on a missing path
             arrays = self._read()
         elif isinstance(source, TransactionArrays):
+            check_arrays(source, self._cols)
             arrays = source
         elif isinstance(source, Mapping):
-            arrays = self._from_mapping(source)
+            arrays = from_mapping(source, self._cols)
         else:
             raise InputError(
                 f"source is a {type(source).__name__}; pass a Parquet path, a TransactionArrays, "
@@ -161,44 +248,12 @@ class TransactionDataset:
                 f"the target specs filter on MCC but the source has no {self.columns['mcc']!r} column; "
                 "pass columns={'mcc': <column name>}"
             )
-        missing = [c for c in self._extra.values() if c not in arrays.extra]
-        if missing:
-            raise InputError(
-                f"column {missing[0]!r} (a spec's value column or an extra feature) is not in the source's "
-                f"extra arrays {sorted(arrays.extra)}; add it, or map it with columns={{...}}"
-            )
         self._arrays: TransactionArrays | None = arrays
         self._n_users = arrays.n_users
 
     def _read(self) -> TransactionArrays:
         assert self._path is not None
-        return read_transactions(
-            self._path,
-            user_col=self.columns["user_id"],
-            time_col=self.columns["timestamp"],
-            amount_col=self.columns["amount"],
-            mcc_col=self.columns["mcc"],
-            extra_columns=list(self._extra.values()),
-            require_mcc=self.plan is not None and self.plan.uses_mcc,
-        )
-
-    def _from_mapping(self, source: Mapping[str, np.ndarray]) -> TransactionArrays:
-        c = self.columns
-        required = {c["user_id"]: "user_id", c["timestamp"]: "timestamp", c["amount"]: "amount"}
-        required.update({src: name for name, src in self._extra.items()})
-        for key, role in required.items():
-            if key not in source:
-                raise InputError(
-                    f"the source dict has no {key!r} array (keys: {sorted(source)}); "
-                    f"add it or map it with columns={{{role!r}: <key>}}"
-                )
-        return TransactionArrays.from_arrays(
-            source[c["user_id"]],
-            source[c["timestamp"]],
-            source[c["amount"]],
-            source.get(c["mcc"]),
-            {src: source[src] for src in self._extra.values()},
-        )
+        return load_parquet(self._path, self._cols)
 
     @property
     def arrays(self) -> TransactionArrays:
@@ -239,64 +294,45 @@ class TransactionDataset:
 
     def __getitems__(self, indices: Sequence[int]) -> list[dict[str, Any]]:
         """Items of many users at once: their rows go through ONE compute_targets_batch call."""
-        import torch
         from torch.utils.data import get_worker_info
 
         arr = self.arrays
-        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
-        n = arr.n_users
+        idx = _positions(indices, arr.n_users)
         if idx.size == 0:
             return []
-        if idx.min() < -n or idx.max() >= n:
-            bad = int(idx[(idx < -n) | (idx >= n)][0])
-            raise IndexError(f"user index {bad} is out of range for a dataset of {n} users")
-        idx = np.where(idx < 0, idx + n, idx)
-        b = idx.size
         s, e = arr.offsets[idx], arr.offsets[idx + 1]
         full = e - s
-        boff = np.zeros(b + 1, dtype=np.int64)
+        boff = np.zeros(idx.size + 1, dtype=np.int64)
         np.cumsum(full, out=boff[1:])
-        if (s[1:] == e[:-1]).all():  # consecutive users (sequential sampler): views, no copy
-
-            def take(x: np.ndarray) -> np.ndarray:
-                return x[s[0] : e[-1]]
-
-        else:
-            bounds = list(zip(s.tolist(), e.tolist(), strict=True))
-
-            def take(x: np.ndarray) -> np.ndarray:
-                return np.concatenate([x[lo:hi] for lo, hi in bounds])
-
-        time, amount = take(arr.time), take(arr.amount)
-        mcc = None if arr.mcc is None else take(arr.mcc)
-        extra = {name: take(arr.extra[src]) for name, src in self._extra.items()}
-
-        # Targets on the full histories, before truncation.
-        n_rows = int(boff[-1])
-        if self.plan is None:
-            y = np.zeros((n_rows, 0), dtype=np.float32)
-        else:
-            values = {c: extra[c] for c in self._value_cols}
-            y = compute_targets_batch(
-                self.plan, time=time, amount=amount, mcc=mcc, offsets=boff, columns=values
-            )
-
         keep = full if self.max_len is None else np.minimum(full, self.max_len)
         width = int(keep.max())
+        lay = _Layout(boff, keep, width, bool((full == width).all()), get_worker_info() is not None)
+        take = _gatherer(s, e)
+        mcc = None if arr.mcc is None else take(arr.mcc)
+        extra = {src: take(arr.extra[src]) for src in self._cols.extra_columns}
+        rows = _Rows(take(arr.time), take(arr.amount), mcc, extra)
         # Every tensor is written once, already padded to (b, width): collate_padded hands these buffers
         # on without copying, and in a DataLoader worker they live in shared memory (no copy on transfer).
-        shared = get_worker_info() is not None
-        cols = {name: padded_buffer((b, width), dtype, shared) for name, dtype in self._feature_dtypes()}
+        tensors = self._features(rows, lay)
+        tensors[TARGETS] = _pad_matrix(self._targets(rows, boff), lay)  # on the full histories
+        tensors[LABELS] = _pad_matrix(self._labels(rows), lay)
+        return self._items(tensors, lay, arr.user_ids[idx])
+
+    def _features(self, rows: _Rows, lay: _Layout) -> dict[str, Any]:
+        """The payload tensors, (B, width) each, of the kept rows."""
+        cols = {
+            name: padded_buffer((lay.b, lay.width), dt, lay.shared) for name, dt in self._feature_dtypes()
+        }
         flat = {name: t.numpy().reshape(-1) for name, t in cols.items()}
         no_mcc = np.zeros(1, dtype=np.int64)
         _row_features(
-            time,
-            amount,
-            no_mcc if mcc is None else mcc,
-            mcc is not None,
-            boff,
-            keep,
-            width,
+            rows.time,
+            rows.amount,
+            no_mcc if rows.mcc is None else rows.mcc,
+            rows.mcc is not None,
+            lay.boff,
+            lay.keep,
+            lay.width,
             flat["time_delta"],
             flat["amount"],
             flat.get("mcc", no_mcc),
@@ -305,31 +341,39 @@ class TransactionDataset:
             flat["day_of_month"],
             flat["month"],
         )
-        for name in self.extra_features:
-            src = np.asarray(extra[name], dtype=np.float32).reshape(-1, 1)
-            _pad_rows(src, boff, keep, width, flat[name].reshape(-1, 1))
-        n_out = y.shape[1]
-        if not shared and (full == width).all():  # no padding, no truncation
-            targets = mark_padded(torch.from_numpy(y.reshape(b, width, n_out)))  # already padded: no copy
-        else:
-            targets = padded_buffer((b, width, n_out), torch.float32, shared)
-            _pad_rows(y, boff, keep, width, targets.numpy().reshape(b * width, n_out))
+        for name, src in self._cols.features.items():
+            values = np.asarray(rows.extra[src], dtype=np.float32).reshape(-1, 1)
+            _pad_rows(values, lay.boff, lay.keep, lay.width, flat[name].reshape(-1, 1))
+        return cols
 
-        views = {name: t.unbind(0) for name, t in cols.items()}
-        views[TARGETS] = targets.unbind(0)
-        lens_t = torch.from_numpy(keep.astype(np.int64))
-        users_t = torch.from_numpy(arr.user_ids[idx])
-        lens = keep.tolist()
+    def _targets(self, rows: _Rows, boff: np.ndarray) -> np.ndarray:
+        if self.plan is None:
+            return np.zeros((rows.time.size, 0), dtype=np.float32)
+        values = {c: rows.extra[self._cols.values[c]] for c in self._value_cols}
+        return compute_targets_batch(
+            self.plan, time=rows.time, amount=rows.amount, mcc=rows.mcc, offsets=boff, columns=values
+        )
+
+    def _labels(self, rows: _Rows) -> np.ndarray:
+        out = np.empty((rows.time.size, len(self._label_names)), dtype=np.float32)
+        for j, src in enumerate(self._cols.labels.values()):
+            out[:, j] = rows.extra[src]  # a bool label becomes 0.0 / 1.0
+        return out
+
+    def _items(self, tensors: dict[str, Any], lay: _Layout, user_ids: np.ndarray) -> list[dict[str, Any]]:
+        """One dict per user of views into the padded (B, width, ...) tensors, trimmed to its length."""
+        import torch
+
+        views = {name: t.unbind(0) for name, t in tensors.items()}
+        lens_t = torch.from_numpy(lay.keep.astype(np.int64))
+        users_t = torch.from_numpy(user_ids)
         items = []
-        for u in range(b):
-            n_u = lens[u]
-            if n_u == width:
-                item = {name: v[u] for name, v in views.items()}
-            else:
-                item = {name: v[u][:n_u] for name, v in views.items()}
+        for u, n_u in enumerate(lay.keep.tolist()):
+            item = {name: v[u] if n_u == lay.width else v[u][:n_u] for name, v in views.items()}
             item[LENGTH] = lens_t[u]
             item[USER_ID] = users_t[u]
             item[TARGET_NAMES] = self._names
+            item[LABEL_NAMES] = self._label_names
             items.append(item)
         return items
 

@@ -1,0 +1,167 @@
+"""Which source columns a TransactionDataset reads, and loading them from a Parquet path, a dict of arrays
+or a TransactionArrays.
+
+Errors speak TransactionDataset's language (`columns={...}`, `labels=[...]`), never the keywords of the
+lower-level reader, so the columns are checked here before cardworld.io reads them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from cardworld.errors import InputError
+from cardworld.io.transactions import TransactionArrays, parquet_files, read_transactions
+
+ROLES = ("user_id", "timestamp", "amount", "mcc")
+
+# source column -> (what needs it, how to fix its absence given a placeholder such as '<column name>')
+_Needs = dict[str, tuple[str, Callable[[str], str]]]
+
+
+@dataclass(frozen=True)
+class SourceColumns:
+    """The source column behind each role, spec value column, extra feature and label."""
+
+    roles: dict[str, str]  # user_id, timestamp, amount, mcc -> source column
+    values: dict[str, str]  # spec value columns (besides amount) -> source column
+    features: dict[str, str]  # extra features -> source column
+    labels: dict[str, str]  # labels -> source column
+    require_mcc: bool  # the specs filter on MCC
+
+    @property
+    def extra(self) -> dict[str, str]:
+        """Value columns and extra features (the names items and specs use) -> source column."""
+        return {**self.values, **self.features}
+
+    @property
+    def extra_columns(self) -> list[str]:
+        """Every non-role source column to read, once each."""
+        return list(dict.fromkeys([*self.values.values(), *self.features.values(), *self.labels.values()]))
+
+    def needs(self, *, roles: bool) -> _Needs:
+        """Source columns to check, first need first; `roles` adds user_id, timestamp, amount (and mcc
+        when the specs filter on it)."""
+        needs: _Needs = {}
+        if roles:
+            for role in ROLES[:3] + (("mcc",) if self.require_mcc else ()):
+                what = "the mcc column the target specs filter on" if role == "mcc" else f"the {role} column"
+                needs.setdefault(self.roles[role], (what, _map_hint(role, "")))
+        kinds = (
+            (self.values, "value column {!r} of the target specs", "add it, or "),
+            (self.features, "extra feature {!r}", "add it, or "),
+            (self.labels, "label {!r}", "name an existing column in labels, or "),
+        )
+        for names, what, how in kinds:
+            for name, src in names.items():
+                needs.setdefault(src, (what.format(name), _map_hint(name, how)))
+        return needs
+
+
+def _map_hint(name: str, prefix: str) -> Callable[[str], str]:
+    return lambda placeholder: f"{prefix}map it with columns={{{name!r}: {placeholder}}}"
+
+
+def resolve_columns(
+    columns: Mapping[str, str],
+    value_columns: Sequence[str],
+    extra_features: Sequence[str],
+    labels: Sequence[str],
+    require_mcc: bool,
+) -> SourceColumns:
+    """Map every name to its source column (default: the name itself); refuse labels that would be model
+    inputs (an extra feature's or a role's column) and labels listed twice."""
+    cols = dict(columns)
+    roles = {r: cols.get(r, r) for r in ROLES}
+    found = SourceColumns(
+        roles=roles,
+        values={c: cols.get(c, c) for c in value_columns},
+        features={c: cols.get(c, c) for c in extra_features},
+        labels={c: cols.get(c, c) for c in labels},
+        require_mcc=require_mcc,
+    )
+    if len(found.labels) < len(labels):
+        twice = next(x for i, x in enumerate(labels) if x in labels[:i])
+        raise InputError(f"labels lists {twice!r} twice; list each label once")
+    inputs = {src: f"extra feature {name!r}" for name, src in found.features.items()}
+    inputs.update({src: f"the {role} column" for role, src in roles.items()})
+    for name, src in found.labels.items():
+        if src in inputs:
+            drop = "remove it from extra_features" if src in found.features.values() else "pick another label"
+            raise InputError(
+                f"label {name!r} reads column {src!r}, which is also {inputs[src]}; labels never enter the "
+                f"payload (model inputs): {drop}"
+            )
+    return found
+
+
+def load_parquet(path: str, cols: SourceColumns) -> TransactionArrays:
+    """Read the needed columns of a Parquet file, a directory of them, or a cardworld dataset directory."""
+    _check_schemas(parquet_files(path), cols)
+    return read_transactions(
+        path,
+        user_col=cols.roles["user_id"],
+        time_col=cols.roles["timestamp"],
+        amount_col=cols.roles["amount"],
+        mcc_col=cols.roles["mcc"],
+        extra_columns=cols.extra_columns,
+        require_mcc=cols.require_mcc,
+    )
+
+
+def _check_schemas(files: list[Path], cols: SourceColumns) -> None:
+    needs = cols.needs(roles=True)
+    has_mcc: dict[Path, bool] = {}
+    for f in files:
+        try:
+            names = pq.read_schema(f).names
+        except (pa.ArrowException, OSError):
+            continue  # read_transactions reports the unreadable file
+        for src, (what, how) in needs.items():
+            if src not in names:
+                raise InputError(
+                    f"file {str(f)!r} has no column {src!r} ({what}; its columns: {', '.join(names)}); "
+                    f"{how('<column name>')}"
+                )
+        has_mcc[f] = cols.roles["mcc"] in names
+    if any(has_mcc.values()) and not all(has_mcc.values()):
+        f = next(f for f, has in has_mcc.items() if not has)
+        raise InputError(
+            f"file {str(f)!r} has no column {cols.roles['mcc']!r} but other files do; "
+            "write the same columns in every part file"
+        )
+
+
+def from_mapping(source: Mapping[str, np.ndarray], cols: SourceColumns) -> TransactionArrays:
+    """Group a dict of arrays keyed by source column names."""
+    for src, (what, how) in cols.needs(roles=True).items():
+        if src not in source and src != cols.roles["mcc"]:  # a missing mcc is reported by the dataset
+            raise InputError(
+                f"the source dict has no {src!r} array ({what}; keys: {sorted(source)}); {how('<key>')}"
+            )
+    r = cols.roles
+    return TransactionArrays.from_arrays(
+        source[r["user_id"]],
+        source[r["timestamp"]],
+        source[r["amount"]],
+        source.get(r["mcc"]),
+        {src: source[src] for src in cols.extra_columns},
+    )
+
+
+def check_arrays(arrays: TransactionArrays, cols: SourceColumns) -> None:
+    """A TransactionArrays must hold every non-role column in its extra arrays."""
+    for src, (what, how) in cols.needs(roles=False).items():
+        if src not in arrays.extra:
+            raise InputError(
+                f"column {src!r} ({what}) is not in the source's extra arrays {sorted(arrays.extra)}; "
+                f"{how('<column name>')}"
+            )
+
+
+__all__ = ["ROLES", "SourceColumns", "check_arrays", "from_mapping", "load_parquet", "resolve_columns"]
