@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from cli_helpers import assert_one_line_error, run_cli
 
+from cardworld.config import load_config
+from cardworld.engine.run import generate
 from cardworld.targets import compute_targets_batch, load_target_specs
+
+OUTPUTS = ["grocery_today", "top_top1", "top_top2"]  # of cli_helpers.SPEC
 
 
 def test_targets_writes_parquet(tmp_path, tx_file, spec_file):
@@ -97,3 +104,125 @@ def test_demo_runs():
     assert r.returncode == 0, r.stderr
     assert "grocery_today" in r.stdout
     assert "grocery_share_month" in r.stdout
+
+
+# --- row order, dataset directories, column options, empty input ---
+
+
+def _expected(spec_file: Path, user, seconds, amount, mcc) -> np.ndarray:
+    """Targets in input row order: Python's stable sort by (user, time), compute, put back by position."""
+    n = len(user)
+    order = np.array(sorted(range(n), key=lambda i: (user[i], seconds[i])), dtype=np.int64)
+    u = np.asarray(user)[order]
+    offsets = np.concatenate([[0], np.flatnonzero(np.diff(u)) + 1, [n]])
+    y = compute_targets_batch(
+        load_target_specs(spec_file), time=np.asarray(seconds)[order], amount=np.asarray(amount)[order],
+        mcc=np.asarray(mcc)[order], offsets=offsets,
+    )  # fmt: skip
+    out = np.empty_like(y)
+    out[order] = y
+    return out
+
+
+def _got(out: Path) -> np.ndarray:
+    t = pq.read_table(out)
+    return np.column_stack([t.column(c).to_numpy() for c in OUTPUTS])
+
+
+def _shuffled_table(n: int = 200) -> pa.Table:
+    """Users interleaved, times unsorted, duplicate (user, timestamp) pairs (retries in the same minute)."""
+    rng = np.random.default_rng(4)
+    t = 1_600_000_000 + 60 * rng.integers(0, 300, n)
+    return pa.table(
+        {
+            "cust": rng.integers(0, 6, n),
+            "ts": pa.array(t.astype("datetime64[s]")),
+            "amt": np.round(rng.normal(20, 30, n), 2),
+            "code": rng.choice(np.array([5411, 5812], np.int16), n),
+        }
+    )
+
+
+COLUMN_OPTIONS = ["--user-col", "cust", "--time-col", "ts", "--amount-col", "amt", "--mcc-col", "code"]
+
+
+def test_output_rows_line_up_with_unsorted_input(tmp_path, spec_file):
+    table = _shuffled_table()
+    src = tmp_path / "tx.parquet"
+    pq.write_table(table, src)
+    out = tmp_path / "out.parquet"
+    r = run_cli("targets", str(src), "--spec", str(spec_file), "--out", str(out), "--batch-users", "2", "-q",
+                *COLUMN_OPTIONS)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    got = pq.read_table(out)
+    assert got.column_names == ["user_id", "timestamp", *OUTPUTS]
+    np.testing.assert_array_equal(got.column("user_id").to_numpy(), table.column("cust").to_numpy())
+    assert got.column("timestamp").cast(pa.timestamp("s")).equals(table.column("ts"))
+    seconds = table.column("ts").cast(pa.int64()).to_numpy()
+    expected = _expected(spec_file, table.column("cust").to_numpy(), seconds, table.column("amt").to_numpy(),
+                         table.column("code").to_numpy())  # fmt: skip
+    np.testing.assert_array_equal(_got(out), expected)
+
+
+def test_missing_column_names_the_option(tmp_path, spec_file):
+    src = tmp_path / "tx.parquet"
+    pq.write_table(_shuffled_table(20), src)
+    out = tmp_path / "out.parquet"
+    r = run_cli("targets", str(src), "--spec", str(spec_file), "--out", str(out), "--user-col", "cust")
+    assert_one_line_error(
+        r, "has no column 'timestamp' (its columns: cust, ts, amt, code); pass --time-col <name>"
+    )
+    assert "time_col" not in r.stderr
+    assert not out.exists()
+
+
+def test_help_says_rows_keep_input_order():
+    r = run_cli("targets", "--help")
+    assert r.returncode == 0
+    text = " ".join(r.stdout.split())
+    assert "Row i of OUT is row i of INPUT (files in name order, rows in file order)" in text
+    for option in ("--user-col", "--time-col", "--amount-col", "--mcc-col", "--allow-empty"):
+        assert option in text
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("world") / "w"
+    generate(load_config(consumers=5, shard_size=2, start="2019-01-01", end="2019-12-31", seed=3), out)
+    return out
+
+
+def test_dataset_directory_means_its_transactions(tmp_path, world, spec_file):
+    out = tmp_path / "out.parquet"
+    r = run_cli("targets", str(world), "--spec", str(spec_file), "--out", str(out), "-q")
+    assert r.returncode == 0, r.stderr
+    parts = sorted((world / "transactions").glob("part-*.parquet"))
+    assert len(parts) == 3
+    tx = pa.concat_tables(
+        [pq.read_table(p, columns=["user_id", "timestamp", "amount", "mcc"]) for p in parts]
+    )
+    seconds = tx.column("timestamp").cast(pa.int64()).to_numpy() // 1000  # stored as timestamp[ms]
+    user = tx.column("user_id").to_numpy()
+    got = pq.read_table(out)
+    assert got.num_rows == tx.num_rows > 0
+    np.testing.assert_array_equal(got.column("user_id").to_numpy(), user)
+    expected = _expected(
+        spec_file, user, seconds, tx.column("amount").to_numpy(), tx.column("mcc").to_numpy()
+    )
+    np.testing.assert_array_equal(_got(out), expected)
+
+
+def test_empty_input_needs_allow_empty(tmp_path, spec_file):
+    src = tmp_path / "empty.parquet"
+    pq.write_table(_shuffled_table(0), src)
+    out = tmp_path / "out.parquet"
+    r = run_cli("targets", str(src), "--spec", str(spec_file), "--out", str(out), *COLUMN_OPTIONS)
+    assert_one_line_error(r, f"input {str(src)!r} has no transaction rows")
+    assert "pass --allow-empty to write an empty targets file" in r.stderr
+    assert "allow_empty" not in r.stderr
+    assert not out.exists()
+    r = run_cli("targets", str(src), "--spec", str(spec_file), "--out", str(out), "--allow-empty", "-q",
+                *COLUMN_OPTIONS)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    got = pq.read_table(out)
+    assert (got.num_rows, got.column_names) == (0, ["user_id", "timestamp", *OUTPUTS])

@@ -323,3 +323,106 @@ def test_from_arrays_errors():
         TransactionArrays.from_arrays(u, t, a, mcc=np.array([1.0, 2.0]))
     with pytest.raises(InputError, match=r"index 0 is 1700000000000, not a plausible number of seconds"):
         TransactionArrays.from_arrays(u, t * 1000, a)
+
+
+# --- input order, interface-specific fixes, checks for target kernels ---
+
+
+def test_input_row_maps_each_row_back_to_the_input(tmp_path):
+    d = tmp_path / "parts"
+    d.mkdir()
+    # Users interleaved across two files, equal (user, time) pairs, times unsorted within a user.
+    _write(_table([2, 1, 2, 1], [T0 + 5, T0, T0 + 5, T0 - 1], [1.0, 2.0, 3.0, 4.0]), d / "part-0.parquet")
+    _write(_table([1, 2], [T0, T0 + 1], [5.0, 6.0]), d / "part-1.parquet")
+    arr = read_transactions(d)
+    # Input rows 0..5 (files in name order): sorted stably by (user, time) they are 3, 1, 4, 5, 0, 2.
+    np.testing.assert_array_equal(arr.input_row, [3, 1, 4, 5, 0, 2])
+    np.testing.assert_array_equal(arr.amount, [4.0, 2.0, 5.0, 6.0, 1.0, 3.0])
+    assert arr.input_row.dtype == np.int64
+
+
+def test_input_row_is_none_for_sorted_input(tmp_path):
+    path = _write(_table([1, 1, 2], [T0, T0, T0 - 9], [1.0, 2.0, 3.0]), tmp_path / "t.parquet")
+    assert read_transactions(path).input_row is None
+    arr = TransactionArrays.from_arrays(np.array([3, 1]), np.array([T0, T0]), np.array([1.0, 2.0]))
+    np.testing.assert_array_equal(arr.input_row, [1, 0])
+
+
+@pytest.mark.parametrize(
+    ("missing", "keyword", "option"),
+    [("user_id", "user_col", "--user-col"), ("timestamp", "time_col", "--time-col"),
+     ("amount", "amount_col", "--amount-col"), ("mcc", "mcc_col", "--mcc-col")],
+)  # fmt: skip
+def test_missing_column_fix_is_spelled_per_interface(tmp_path, missing, keyword, option):
+    table = _table([1], [T0], [1.0], [5411])
+    path = _write(table.drop_columns([missing]), tmp_path / "t.parquet")
+    with pytest.raises(InputError, match=rf"no column '{missing}'") as err:
+        read_transactions(path, require_mcc=True)
+    assert f"pass {keyword}=<name>" in str(err.value)
+    assert option not in str(err.value)
+    cli = err.value.for_cli()
+    assert f"pass {option} <name>" in cli
+    assert keyword not in cli
+
+
+def test_missing_extra_column_fix_is_spelled_per_interface(tmp_path):
+    path = _write(_table([1], [T0], [1.0]), tmp_path / "t.parquet")
+    with pytest.raises(InputError, match=r"no column 'balance'") as err:
+        read_transactions(path, extra_columns=["balance"])
+    assert "extra_columns" in str(err.value)
+    assert "extra_columns" not in err.value.for_cli()
+    assert "value field" in err.value.for_cli()
+
+
+def test_mixed_mcc_fix_is_spelled_per_interface(tmp_path):
+    _write(_table([1], [T0], [1.0], [5411]), tmp_path / "part-0.parquet")
+    _write(_table([2], [T0], [1.0]), tmp_path / "part-1.parquet")
+    with pytest.raises(InputError, match=r"pass mcc_col=None to skip MCCs") as err:
+        read_transactions(tmp_path)
+    assert "mcc_col" not in err.value.for_cli()
+    assert "--mcc-col" in err.value.for_cli()
+
+
+def test_required_mcc_needs_a_column_name(tmp_path):
+    path = _write(_table([1], [T0], [1.0], [5411]), tmp_path / "t.parquet")
+    with pytest.raises(
+        InputError, match=r"MCCs are required but no MCC column is named; pass mcc_col=<name>"
+    ):
+        read_transactions(path, mcc_col=None, require_mcc=True)
+
+
+def test_required_mcc_codes_must_be_in_range(tmp_path):
+    table = _table([1, 1, 1], [T0, T0 + 1, T0 + 2], [1.0] * 3).append_column(
+        "mcc", pa.array([5411, 10000, -1], pa.int32())
+    )
+    path = _write(table, tmp_path / "t.parquet")
+    np.testing.assert_array_equal(read_transactions(path).mcc, [5411, 10000, -1])  # not needed: kept
+    with pytest.raises(InputError, match=r"t\.parquet': column 'mcc' is 10000 at row 1, outside 0\.\.9999"):
+        read_transactions(path, require_mcc=True)
+
+
+def test_finite_columns_name_the_file_row(tmp_path):
+    # Unsorted: the bad value sits at file row 0, which is sorted row 2.
+    table = _table([2, 1, 1], [T0, T0, T0 + 1], [1.0] * 3, balance=pa.array([np.inf, 1.0, 2.0]))
+    path = _write(table, tmp_path / "t.parquet")
+    assert np.isinf(read_transactions(path, extra_columns=["balance"]).extra["balance"][2])
+    with pytest.raises(InputError, match=r"t\.parquet': column 'balance' at row 0 is inf"):
+        read_transactions(path, extra_columns=["balance"], finite_columns=["balance"])
+
+
+def test_dataset_directory_means_its_transaction_shards(tmp_path):
+    world = tmp_path / "world"
+    (world / "transactions").mkdir(parents=True)
+    (world / "manifest.json").write_text("{}")
+    pq.write_table(pa.table({"account_id": [1, 2], "kind": ["credit", "debit"]}), world / "accounts.parquet")
+    _write(_table([4, 4], [T0, T0 + 1], [1.0, 2.0]), world / "transactions" / "part-00001.parquet")
+    _write(_table([2], [T0], [3.0]), world / "transactions" / "part-00000.parquet")
+    arr = read_transactions(world)
+    np.testing.assert_array_equal(arr.user_ids, [2, 4])
+    np.testing.assert_array_equal(arr.amount, [3.0, 1.0, 2.0])
+    assert arr.input_row is None  # shards in name order: already sorted by user and time
+    (world / "transactions" / "part-00000.parquet").unlink()
+    (world / "transactions" / "part-00001.parquet").unlink()
+    (world / "transactions").rmdir()
+    with pytest.raises(InputError, match=r"dataset directory '.*world' has no transactions directory"):
+        read_transactions(world)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
-from pydantic import ValidationError
 
 from cardworld.errors import SpecError
 from cardworld.targets import MixedTarget, TargetSpec, load_target_specs, output_names, parse_target_specs
@@ -58,9 +59,76 @@ def test_parse_window(window, expected):
     ],
 )
 def test_invalid_spec_names_the_problem(kwargs, fragment):
-    with pytest.raises(ValidationError) as err:
+    with pytest.raises(SpecError) as err:
         TargetSpec(**kwargs)
     assert fragment in str(err.value)
+    _assert_no_pydantic_text(err.value)
+
+
+def _assert_no_pydantic_text(err: SpecError) -> None:
+    msg = str(err)
+    assert isinstance(err, ValueError)
+    assert "\n" not in msg
+    for raw in ("pydantic", "http", "validation error for", "Value error,", "[type="):
+        assert raw not in msg, msg
+    assert err.__cause__ is None
+    assert err.__suppress_context__  # the traceback does not show pydantic's error either
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (
+            lambda: TargetSpec(agg="sum", window="0d"),
+            "TargetSpec: window: duration window '0d' must be positive, like '7d' or '12h'",
+        ),
+        (
+            lambda: TargetSpec(name="g", agg="sum", window="day", colour="red"),
+            "TargetSpec 'g': colour: unknown field; remove it or fix its spelling",
+        ),
+        (lambda: TargetSpec(window="day"), "TargetSpec: agg: Field required"),
+        (lambda: TargetSpec(agg="top_k", window="day"), "TargetSpec: top_k needs k"),
+        (lambda: TargetSpec(agg="sum", window="day", mcc=[5411, "x"]), "TargetSpec: mcc.1: Input should be"),
+        (lambda: MixedTarget(name="m", terms={}), "MixedTarget 'm': terms: terms is empty"),
+        (lambda: MixedTarget(terms={"a": 1.0}), "MixedTarget: name: Field required"),
+        (lambda: MixedTarget(name="m", terms={"a": "x"}), "MixedTarget 'm': terms.a: Input should be"),
+        (
+            lambda: TargetSpec.model_validate({"agg": "sum", "window": "day", "periods": 0}),
+            "TargetSpec: periods must be >= 1",
+        ),
+    ],
+)
+def test_direct_construction_raises_spec_error_with_the_field_path(make, expected):
+    with pytest.raises(SpecError) as err:
+        make()
+    assert str(err.value).startswith(expected), str(err.value)
+    _assert_no_pydantic_text(err.value)
+
+
+def test_every_bad_field_is_reported_once():
+    with pytest.raises(SpecError) as err:
+        TargetSpec(agg="median", window="fortnight", colour=1)
+    msg = str(err.value)
+    assert msg.startswith("TargetSpec: agg: ")
+    assert msg.count("window: unknown window 'fortnight'") == 1
+    assert "; colour: unknown field" in msg
+    assert msg.count("TargetSpec") == 1
+
+
+def test_spec_error_survives_pickling():  # DataLoader workers send errors back to the parent
+    with pytest.raises(SpecError) as err:
+        TargetSpec(agg="sum", window="0d")
+    again = pickle.loads(pickle.dumps(err.value))
+    assert type(again) is SpecError
+    assert str(again) == str(err.value)
+
+
+def test_valid_specs_still_construct_copy_and_pickle():
+    s = TargetSpec(name="g", agg="sum", mcc=[5812, 5411], window="Day")
+    assert (s.mcc, s.window, s.mode) == ([5411, 5812], "day", "expanding")
+    assert pickle.loads(pickle.dumps(s)) == s
+    assert TargetSpec.model_validate(s.model_dump()) == s
+    assert s.model_copy(update={"name": "h"}).name == "h"
 
 
 def test_defaults_and_names():
@@ -137,3 +205,12 @@ def test_parse_collects_every_error():
     msg = str(err.value)
     assert "targets.0.window" in msg
     assert "targets.1.agg" in msg
+    assert "TargetSpec" not in msg  # the list's own paths, not one spec's message nested in it
+    _assert_no_pydantic_text(err.value)
+
+
+def test_yaml_unknown_field_says_what_to_do(tmp_path):
+    p = tmp_path / "t.yaml"
+    p.write_text("- {agg: sum, window: day, windw: week}\n")
+    with pytest.raises(SpecError, match=r"targets\.0\.windw: unknown field; remove it or fix its spelling"):
+        load_target_specs(p)

@@ -10,22 +10,49 @@ from rich.table import Table
 
 from cardworld.cli.app import app, console, err_console, progress_bar
 
+TARGETS_HELP = (
+    "Compute synthetic targets for every transaction of INPUT and write them to OUT.\n\n"
+    "Row i of OUT is row i of INPUT (files in name order, rows in file order), so OUT lines up with INPUT "
+    "row by row, even where a user has several rows at the same time. Each user's rows are put in time "
+    "order to compute (a stable sort: equal times keep their INPUT order) and the targets are written "
+    "back in INPUT's order. Input already sorted by user and time, like a cardworld dataset, is processed "
+    "in batches of users; unsorted input holds all targets in memory until they are written."
+)
 
-@app.command()
+
+@app.command(help=TARGETS_HELP)
 def targets(
     input: Annotated[
         Path,
-        typer.Argument(help="Parquet file or directory of transactions (user_id, timestamp, amount, mcc)."),
+        typer.Argument(
+            help="Parquet file, directory of Parquet files, or cardworld dataset directory (its transactions)."
+        ),
     ],
     spec: Annotated[Path, typer.Option("--spec", help="YAML file of target specs.")],
     out: Annotated[
-        Path, typer.Option("--out", help="Parquet file to write: user_id, timestamp, one column per output.")
+        Path,
+        typer.Option(
+            "--out",
+            help="Parquet file to write: user_id, timestamp, one column per output, in INPUT's row order.",
+        ),
     ],
+    user_col: Annotated[str, typer.Option(help="INPUT's column of integer user ids.")] = "user_id",
+    time_col: Annotated[
+        str, typer.Option(help="INPUT's column of timestamps (or integer seconds).")
+    ] = "timestamp",
+    amount_col: Annotated[str, typer.Option(help="INPUT's column of amounts.")] = "amount",
+    mcc_col: Annotated[
+        str,
+        typer.Option(help="INPUT's column of merchant category codes (read only if a spec filters on MCC)."),
+    ] = "mcc",
     batch_users: Annotated[int, typer.Option(min=1, help="Users per kernel call (bounds memory).")] = 256,
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+    allow_empty: Annotated[
+        bool, typer.Option(help="Write an empty OUT when INPUT has no rows, instead of failing.")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Compute synthetic targets for every transaction of INPUT and write them to OUT."""
+    """`cardworld targets`: see TARGETS_HELP (typer keeps a docstring's line breaks)."""
     from cardworld.targets import load_target_specs, output_names
     from cardworld.targets.files import write_targets_parquet
 
@@ -37,7 +64,17 @@ def targets(
             progress.update(task, completed=done, total=total, visible=True)
 
         rows = write_targets_parquet(
-            input, specs, out, batch_users=batch_users, overwrite=overwrite, progress=report
+            input,
+            specs,
+            out,
+            user_col=user_col,
+            time_col=time_col,
+            amount_col=amount_col,
+            mcc_col=mcc_col,
+            batch_users=batch_users,
+            overwrite=overwrite,
+            allow_empty=allow_empty,
+            progress=report,
         )
     if not quiet:
         err_console.print(f"wrote {rows:,} rows x {len(output_names(specs))} targets to {out}")

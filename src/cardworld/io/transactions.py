@@ -3,7 +3,8 @@
     arrays = read_transactions("out/world/transactions")      # a .parquet file or a directory of them
     t, a = arrays.user(0)[:2]                                   # one user's rows, sorted by time
 
-Rows end up sorted by (user, time); a stable sort keeps the file order of equal timestamps. Nothing is
+Rows end up sorted by (user, time); a stable sort keeps the file order of equal timestamps, and
+`input_row` says where each row came from, so results can be put back in input order. Nothing is
 dropped: null or non-finite values are errors that name the file, column and row.
 """
 
@@ -19,10 +20,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from cardworld.errors import InputError
+from cardworld.errors import FIX, Fix, InputError
 
 # Integer timestamps beyond this many seconds from 1970 (about year 9999) are surely not seconds.
 MAX_ABS_SECONDS = 253_402_300_800
+MCC_MAX = 9999  # as cardworld.targets.spec.MCC_MAX: the codes target kernels accept
 _PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 _MCC_DTYPES = (np.dtype(np.int16), np.dtype(np.int32), np.dtype(np.int64))
 
@@ -37,6 +39,9 @@ class TransactionArrays:
     mcc: np.ndarray | None  # int16/int32/int64 (n_rows,) as stored, or None when there is no mcc column
     offsets: np.ndarray  # int64 (n_users + 1,): CSR row bounds
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # other requested columns, same row order
+    # int64 (n_rows,): the input row of each row (files in name order, rows in file order), or None when
+    # the input already was in (user, time) order, so that row i is input row i.
+    input_row: np.ndarray | None = None
 
     @property
     def n_users(self) -> int:
@@ -137,6 +142,7 @@ def _group(
 ) -> TransactionArrays:
     """Sort rows by (user, time) if they are not already, and build the CSR offsets."""
     du = np.diff(user)
+    order = None
     if ((du < 0) | ((du == 0) & (np.diff(time) < 0))).any():
         order = np.lexsort((time, user))  # stable: equal (user, time) rows keep their input order
         user, time, amount = user[order], time[order], amount[order]
@@ -153,6 +159,7 @@ def _group(
         mcc=None if mcc is None else np.ascontiguousarray(mcc),
         offsets=offsets,
         extra={k: np.ascontiguousarray(v) for k, v in extra.items()},
+        input_row=None if order is None else order.astype(np.int64, copy=False),
     )
 
 
@@ -166,8 +173,13 @@ def parquet_files(source: str | os.PathLike) -> list[Path]:
         )
     if path.is_file():
         return [path]
-    if (path / "manifest.json").is_file() and (path / "transactions").is_dir():
-        path = path / "transactions"  # a cardworld dataset directory means its transactions
+    if (path / "manifest.json").is_file():  # a cardworld dataset directory means its transactions
+        if not (path / "transactions").is_dir():  # not its other tables (accounts.parquet, ...)
+            raise InputError(
+                f"dataset directory {str(path)!r} has no transactions directory; the run that wrote it "
+                "may not have finished: generate it again"
+            )
+        path = path / "transactions"
     files = sorted(
         p
         for p in path.iterdir()
@@ -190,23 +202,29 @@ def read_transactions(
     mcc_col: str | None = "mcc",
     extra_columns: Sequence[str] = (),
     require_mcc: bool = False,
+    finite_columns: Sequence[str] = (),
 ) -> TransactionArrays:
     """Read transactions from a Parquet file or a directory of Parquet files (only the needed columns).
 
     The time column may be timestamp[s|ms|us|ns] (timezone-aware ones become local wall-clock time) or
-    integer seconds. The mcc column is optional unless `require_mcc`; `mcc_col=None` skips it.
+    integer seconds. The mcc column is optional unless `require_mcc` (then its codes must lie in 0..9999,
+    as target kernels need); `mcc_col=None` skips it. `finite_columns` are extra columns that must hold
+    no NaN or infinity (value columns of targets). Errors name the file, column and row of the file.
     """
+    if require_mcc and mcc_col is None:
+        raise InputError(f"MCCs are required but no MCC column is named; {FIX}", fix=_column_fix("mcc_col"))
+    req = _Request(
+        user_col, time_col, amount_col, mcc_col, tuple(extra_columns), require_mcc, frozenset(finite_columns)
+    )
     files = parquet_files(source)
-    parts = [
-        _read_file(f, user_col, time_col, amount_col, mcc_col, tuple(extra_columns), require_mcc)
-        for f in files
-    ]
+    parts = [_read_file(f, req) for f in files]
     has_mcc = [p[3] is not None for p in parts]
     if any(has_mcc) and not all(has_mcc):
         f = files[has_mcc.index(False)]
         raise InputError(
             f"file {str(f)!r} has no column {mcc_col!r} but other files do; "
-            "write the same columns in every part file (or pass mcc_col=None to skip MCCs)"
+            f"write the same columns in every part file (or {FIX})",
+            fix=Fix("pass mcc_col=None to skip MCCs", "pass --mcc-col naming a column every file has"),
         )
     if len(parts) == 1:
         user, time, amount, mcc, extra = parts[0]
@@ -217,37 +235,59 @@ def read_transactions(
     return _group(user, time, amount, mcc, extra)
 
 
+def _column_fix(keyword: str) -> Fix:
+    """`pass time_col=<name>` in Python, `pass --time-col <name>` on the command line."""
+    return Fix(f"pass {keyword}=<name>", f"pass --{keyword.replace('_', '-')} <name>")
+
+
+# Extra columns come from target specs' `value` fields (or, in Python, from extra_columns).
+_EXTRA_FIX = Fix(
+    "name existing columns (in extra_columns, or in a target spec's value)",
+    "name an existing column in the target spec's value field",
+)
+
+
+@dataclass(frozen=True)
+class _Request:
+    """What to read from each file."""
+
+    user_col: str
+    time_col: str
+    amount_col: str
+    mcc_col: str | None
+    extra_columns: tuple[str, ...]
+    require_mcc: bool
+    finite_columns: frozenset[str]
+
+
 _Part = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, dict[str, np.ndarray]]
 
 
-def _read_file(
-    path: Path,
-    user_col: str,
-    time_col: str,
-    amount_col: str,
-    mcc_col: str | None,
-    extra_columns: tuple[str, ...],
-    require_mcc: bool,
-) -> _Part:
+def _wanted_columns(where: str, present: list[str], req: _Request) -> list[str]:
+    """The columns to read; an error naming the option that renames a missing one."""
+    options = {req.user_col: "user_col", req.time_col: "time_col", req.amount_col: "amount_col"}
+    wanted = [req.user_col, req.time_col, req.amount_col, *req.extra_columns]
+    if req.mcc_col is not None and (req.require_mcc or req.mcc_col in present):
+        wanted.append(req.mcc_col)
+        options[req.mcc_col] = "mcc_col"
+    for c in wanted:
+        if c not in present:
+            fix = _column_fix(options[c]) if c in options else _EXTRA_FIX
+            raise InputError(
+                f"{where} has no column {c!r} (its columns: {', '.join(present)}); {FIX}", fix=fix
+            )
+    return list(dict.fromkeys(wanted))
+
+
+def _read_file(path: Path, req: _Request) -> _Part:
     where = f"file {str(path)!r}"
     try:
         schema = pq.read_schema(path)
     except (pa.ArrowException, OSError) as e:
         raise InputError(f"{where} is not a readable Parquet file ({e}); re-write it or remove it") from e
-    present = list(schema.names)
-    options = {user_col: "user_col", time_col: "time_col", amount_col: "amount_col"}
-    wanted = [user_col, time_col, amount_col, *extra_columns]
-    if mcc_col is not None and (require_mcc or mcc_col in present):
-        wanted.append(mcc_col)
-        options[mcc_col] = "mcc_col"
-    for c in wanted:
-        if c not in present:
-            how = (
-                f"pass {options[c]}=<name>" if c in options else "pass extra_columns naming existing columns"
-            )
-            raise InputError(f"{where} has no column {c!r} (its columns: {', '.join(present)}); {how}")
+    wanted = _wanted_columns(where, list(schema.names), req)
     try:
-        table = pq.read_table(path, columns=list(dict.fromkeys(wanted)))
+        table = pq.read_table(path, columns=wanted)
     except (pa.ArrowException, OSError) as e:
         raise InputError(f"{where} could not be read ({e}); the file may be truncated: re-write it") from e
 
@@ -262,29 +302,45 @@ def _read_file(
             )
         return c
 
-    user = col(user_col, "integer user ids", pa.types.is_integer).to_numpy().astype(np.int64, copy=False)
-    tcol = col(time_col, "a timestamp or integer seconds", _is_time)
+    def at_row(i: int) -> str:
+        return f"row {i}"
+
+    user = col(req.user_col, "integer user ids", pa.types.is_integer).to_numpy().astype(np.int64, copy=False)
+    tcol = col(req.time_col, "a timestamp or integer seconds", _is_time)
     if pa.types.is_timestamp(tcol.type):
         if tcol.type.tz is not None:  # targets use naive wall-clock time
             tcol = pc.local_timestamp(tcol)
         time = tcol.cast(pa.int64()).to_numpy() // _PER_SECOND[tcol.type.unit]
     else:
         time = tcol.to_numpy().astype(np.int64, copy=False)
-        _check_plausible_seconds(time, f"{where}: column {time_col!r}", lambda i: f"row {i}")
-    amount = col(amount_col, "numeric", _is_number).cast(pa.float64()).to_numpy()
-    _check_finite(amount, f"{where}: column {amount_col!r}", lambda i: f"row {i}")
+        _check_plausible_seconds(time, f"{where}: column {req.time_col!r}", at_row)
+    amount = col(req.amount_col, "numeric", _is_number).cast(pa.float64()).to_numpy()
+    _check_finite(amount, f"{where}: column {req.amount_col!r}", at_row)
     mcc = None
-    if mcc_col is not None and mcc_col in wanted:
-        mcc = col(mcc_col, "integer merchant category codes", pa.types.is_integer).to_numpy()
+    if req.mcc_col is not None and req.mcc_col in wanted:
+        mcc = col(req.mcc_col, "integer merchant category codes", pa.types.is_integer).to_numpy()
+        if req.require_mcc:
+            _check_mcc_range(mcc, f"{where}: column {req.mcc_col!r}")
         if mcc.dtype not in _MCC_DTYPES:
             mcc = mcc.astype(np.int32)
     extra = {}
-    for c in extra_columns:
+    for c in req.extra_columns:
         arr = col(c, "numeric or boolean", lambda t: _is_number(t) or pa.types.is_boolean(t))
         if pa.types.is_decimal(arr.type):
             arr = arr.cast(pa.float64())
         extra[c] = arr.to_numpy(zero_copy_only=False)
+        if c in req.finite_columns and extra[c].dtype.kind == "f":
+            _check_finite(extra[c], f"{where}: column {c!r}", at_row)
     return user, np.asarray(time, dtype=np.int64), amount, mcc, extra
+
+
+def _check_mcc_range(mcc: np.ndarray, name: str) -> None:
+    bad = (mcc < 0) | (mcc > MCC_MAX)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"{name} is {mcc[i]} at row {i}, outside 0..{MCC_MAX}; MCCs are 4-digit codes: fix or drop that row"
+        )
 
 
 def _is_time(t: pa.DataType) -> bool:

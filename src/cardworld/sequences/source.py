@@ -110,6 +110,7 @@ def load_parquet(path: str, cols: SourceColumns) -> TransactionArrays:
         amount_col=cols.roles["amount"],
         mcc_col=cols.roles["mcc"],
         extra_columns=cols.extra_columns,
+        finite_columns=list(cols.values.values()),  # NaN in a spec's value column: named by file and row
         require_mcc=cols.require_mcc,
     )
 

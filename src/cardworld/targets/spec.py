@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
 import yaml
 from pydantic import (
@@ -27,6 +29,7 @@ from pydantic import (
 )
 
 from cardworld.errors import SpecError
+from cardworld.validation import describe_errors
 
 Agg = Literal["sum", "mean", "max", "min", "count", "top_k"]
 Mode = Literal["expanding", "full", "next", "trailing", "leading"]
@@ -84,8 +87,48 @@ def _check_mcc_list(v: list[int] | None, field: str) -> list[int] | None:
     return sorted(set(v))
 
 
+# True while a validation that reports its own errors runs (pydantic calls each spec's __init__ then).
+_VALIDATING: ContextVar[bool] = ContextVar("cardworld_spec_validating", default=False)
+
+
+@contextmanager
+def _spec_errors(where: str, prefix: str = "") -> Iterator[None]:
+    """Pydantic's ValidationError inside becomes one SpecError: `where: field.path: what is wrong; ...`.
+
+    Validations nested in one already watched (a spec's __init__, called by pydantic while it
+    validates a list of specs) let their errors through, so that the outer one reports every field path.
+    """
+    if _VALIDATING.get():
+        yield
+        return
+    token = _VALIDATING.set(True)
+    try:
+        yield
+    except ValidationError as err:
+        raise SpecError(f"{where}: {format_validation_error(err, prefix)}") from None
+    finally:
+        _VALIDATING.reset(token)
+
+
 class _Base(BaseModel):
+    """Fields and rules shared by both kinds of spec; invalid fields raise SpecError, not pydantic's error."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    if not TYPE_CHECKING:  # type checkers keep the field-by-field signature pydantic gives them
+
+        def __init__(self, /, **data: Any) -> None:
+            name = data.get("name")
+            with _spec_errors(
+                f"{type(self).__name__} {name!r}" if isinstance(name, str) else type(self).__name__
+            ):
+                super().__init__(**data)
+
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any) -> Self:
+        """Like pydantic's, but an invalid spec raises SpecError naming the field."""
+        with _spec_errors(cls.__name__):
+            return super().model_validate(obj, **kwargs)
 
     name: str | None = Field(None, description="output column name; generated from the fields if omitted")
     fill: float = Field(0.0, description="value for an empty window (count always gives 0)")
@@ -252,6 +295,7 @@ def _spec_kind(v: Any) -> str:
     return "target"
 
 
+_TAGS = ("target", "mixed")  # the union's tags, which pydantic puts in error locations
 _SPEC_LIST = TypeAdapter(
     list[
         Annotated[
@@ -274,13 +318,9 @@ def spec_output_names(spec: AnySpec) -> list[str]:
 
 
 def format_validation_error(err: ValidationError, prefix: str = "") -> str:
-    """All of pydantic's errors in one line each joined by '; ', with the field path in front."""
-    parts = []
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"] if p not in ("target", "mixed"))
-        msg = e["msg"].removeprefix("Value error, ")
-        parts.append(f"{prefix}{loc}: {msg}" if loc else f"{prefix}{msg}")
-    return "; ".join(parts)
+    """Every one of pydantic's errors as `prefix + field.path: problem`, joined by '; ' (no URLs)."""
+    parts = describe_errors(err, unknown_key="unknown field; remove it or fix its spelling", skip=_TAGS)
+    return "; ".join(prefix + part for part in parts)
 
 
 def parse_target_specs(data: Any, source: str = "specs") -> list[AnySpec]:
@@ -292,10 +332,8 @@ def parse_target_specs(data: Any, source: str = "specs") -> list[AnySpec]:
             f"{source}: expected a list of target specs (or a mapping with one key 'targets'), "
             f"got {type(data).__name__}"
         )
-    try:
+    with _spec_errors(source, "targets."):
         specs = _SPEC_LIST.validate_python(data)
-    except ValidationError as err:
-        raise SpecError(f"{source}: {format_validation_error(err, 'targets.')}") from None
     check_spec_set(specs, source)
     return specs
 
