@@ -13,17 +13,30 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import typing
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from cardworld.errors import ConfigError
+from cardworld.errors import FIX, ConfigError, Fix
+from cardworld.validation import describe_errors, parse_date
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 PosFloat = Annotated[float, Field(gt=0.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
+Day = Annotated[dt.date, BeforeValidator(parse_date)]  # YYYY-MM-DD only, from YAML, the CLI and Python
 
 
 class Strict(BaseModel):
@@ -84,7 +97,7 @@ class Channels(Strict):
 
     online_scale: NonNeg = Field(1.0, description="multiplies each item's online share curve")
     chip_card_year: int = Field(2014, description="cards issued from this year on carry a chip")
-    chip_shift_date: dt.date = Field(dt.date(2015, 10, 1), description="US EMV liability shift")
+    chip_shift_date: Day = Field(dt.date(2015, 10, 1), description="US EMV liability shift")
     chip_adoption: dict[int, Prob] = Field(
         {2015: 0.90, 2016: 0.95, 2020: 0.97},
         description="share of in-person chip-card purchases read by chip, by year (interpolated; TabFormer's "
@@ -191,8 +204,8 @@ class Fraud(Strict):
         ge=1.0,
         description="what-if: multiply the fraud rate (balanced training sets); rates are then not realistic",
     )
-    off_from: dt.date | None = Field(None, description="what-if: no fraud from this day ...")
-    off_to: dt.date | None = Field(
+    off_from: Day | None = Field(None, description="what-if: no fraud from this day ...")
+    off_to: Day | None = Field(
         None, description="... to this day (inclusive; TabFormer has none in its last 4 months)"
     )
     twins: bool = Field(
@@ -275,8 +288,8 @@ class WorldConfig(Strict):
     """Everything that defines a world. Same version + config + seed => byte-identical output."""
 
     consumers: int = Field(100, gt=0, description="number of consumers")
-    start: dt.date = Field(dt.date(2010, 1, 1), description="first day of transactions")
-    end: dt.date = Field(dt.date(2020, 12, 31), description="last day of transactions")
+    start: Day = Field(dt.date(2010, 1, 1), description="first day of transactions")
+    end: Day = Field(dt.date(2020, 12, 31), description="last day of transactions (inclusive)")
     seed: int = Field(0, ge=0, description="root seed of every random stream")
     shard_size: int = Field(250, gt=0, description="consumers per shard (fixed; not tied to workers)")
     table1: Table1 = Table1()
@@ -290,15 +303,39 @@ class WorldConfig(Strict):
 
     @model_validator(mode="after")
     def _dates(self) -> WorldConfig:
-        if self.end <= self.start:
-            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        if self.end < self.start:
+            raise ValueError(
+                f"end ({self.end}) is before start ({self.start}); end is the last day (inclusive), so give "
+                "an end on or after start"
+            )
         if self.start.year < 1950 or self.end.year > 2100:
             raise ValueError("start and end must lie within 1950..2100")
         return self
 
     @property
     def representative(self) -> bool:
-        return self.population.segment is None and self.fraud.realistic
+        """False for a what-if world (see `what_ifs`): the manifest records it."""
+        return not self.what_ifs()
+
+    def what_ifs(self) -> list[str]:
+        """Why the world does not represent the default population and fraud (empty when it does)."""
+        f, seg = self.fraud, self.population.segment
+        out = []
+        if seg is not None:
+            out.append(
+                f"population segment ({seg.mode}"
+                + (f" x{seg.weight:g})" if seg.mode == "oversample" else ")")
+            )
+        if not f.enabled:
+            out.append("fraud disabled")
+        else:
+            if not f.realistic:
+                out.append(f"fraud oversampled x{f.oversample_fraud:g}")
+            if f.off_from is not None:
+                out.append(f"fraud-free window {f.off_from}..{f.off_to}")
+            if f.twins:
+                out.append("twin fraudster populations (fraud.twins)")
+        return out
 
     def n_shards(self) -> int:
         return -(-self.consumers // self.shard_size)
@@ -309,47 +346,97 @@ class WorldConfig(Strict):
         return lo, min(self.consumers, lo + self.shard_size)
 
 
-def _fmt_errors(e: ValidationError, where: str) -> str:
-    parts = []
-    for err in e.errors():
-        loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key; remove it or fix its spelling (see `cardworld config --defaults`)"
-        parts.append(f"{loc}: {msg}")
-    return f"{where}: " + "; ".join(parts)
+# Where every field is documented, in each interface's words.
+_SEE_DEFAULTS = Fix(python="see cardworld.config.default_yaml()", cli="see `cardworld config --defaults`")
 
 
-def make_config(data: dict[str, Any] | None = None, where: str = "config") -> WorldConfig:
+def make_config(data: Mapping[str, Any] | None = None, where: str = "config") -> WorldConfig:
     """Validate a dict into a WorldConfig; ConfigError names every bad field path."""
     try:
-        return WorldConfig.model_validate(data or {})
+        return WorldConfig.model_validate(dict(data or {}))
     except ValidationError as e:
-        raise ConfigError(_fmt_errors(e, where)) from None
+        parts = describe_errors(e, unknown_key=f"unknown key; remove it or fix its spelling ({FIX})")
+        raise ConfigError(f"{where}: " + "; ".join(parts), fix=_SEE_DEFAULTS) from None
 
 
 def load_config(path: str | os.PathLike | None = None, **overrides: Any) -> WorldConfig:
-    """Defaults, then the YAML file (if given), then keyword overrides (None values are ignored)."""
-    data: dict[str, Any] = {}
-    where = "config"
-    if path is not None:
-        where = os.fspath(path)
-        try:
-            with open(path, encoding="utf-8") as f:
-                raw = yaml.safe_load(f)
-        except OSError as e:
-            raise ConfigError(
-                f"{where}: cannot read the config file ({e.strerror}); check the path"
-            ) from None
-        except yaml.YAMLError as e:
-            raise ConfigError(f"{where}: not valid YAML ({e}); fix the syntax") from None
-        if raw is None:
-            raw = {}
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{where}: the top level must be a mapping of fields, like `consumers: 100`")
-        data.update(raw)
-    data.update({k: v for k, v in overrides.items() if v is not None})
-    return make_config(data, where)
+    """Defaults, then the YAML file (if given), then keyword overrides (top-level None values are ignored).
+
+    Overrides merge deeply into the file's values: ``fraud={"rate": 0.01}`` changes the rate and keeps the
+    file's other fraud fields. A section (a sub-model such as ``fraud`` or ``table1.fico``) merges key by
+    key, from a mapping or a model instance (its explicitly set fields); any other value replaces, the
+    year -> share mapping ``channels.chip_adoption`` and lists included.
+    """
+    data = {} if path is None else read_config_file(path)
+    where = "config" if path is None else os.fspath(path)
+    return make_config(merge_config(data, {k: v for k, v in overrides.items() if v is not None}), where)
+
+
+def merge_config(
+    base: Mapping[str, Any], overrides: Mapping[str, Any], model: type[BaseModel] = WorldConfig
+) -> dict[str, Any]:
+    """`base` with `overrides` merged in: sections of `model` key by key, other values replaced."""
+    out = dict(base)
+    for key, value in overrides.items():
+        section = _section_model(model, key)
+        if section is not None and isinstance(value, BaseModel):
+            value = value.model_dump(exclude_unset=True)
+        if section is not None and isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            value = merge_config(out[key], value, section)
+        out[key] = value
+    return out
+
+
+def _section_model(model: type[BaseModel], key: str) -> type[BaseModel] | None:
+    """The model of field `key` when it is a section (a model, or a model or None), else None."""
+    field = model.model_fields.get(key)
+    if field is None:
+        return None
+    for t in (field.annotation, *typing.get_args(field.annotation)):
+        if isinstance(t, type) and issubclass(t, BaseModel):
+            return t
+    return None
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """SafeLoader that keeps dates as text: the model parses them, with one message for every interface
+    (PyYAML would raise a bare ValueError on 2020-13-45 and take 2020-1-5 for a date)."""
+
+
+_ConfigLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def read_config_file(path: str | os.PathLike) -> dict[str, Any]:
+    """The mapping of a YAML config file, not yet validated; ConfigError names the file."""
+    where = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            raw = yaml.load(f, Loader=_ConfigLoader)  # a SafeLoader without timestamps
+    except OSError as e:
+        raise ConfigError(f"{where}: cannot read the config file ({e.strerror}); check the path") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{where}: not valid YAML ({e}); fix the syntax") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: the top level must be a mapping of fields, like `consumers: 100`")
+    return raw
+
+
+def dataset_config(directory: str | os.PathLike) -> WorldConfig:
+    """The config a dataset directory was generated with (its manifest's ``config``)."""
+    from cardworld.io.dataset import MANIFEST, read_manifest  # lazy: io does not need the config
+
+    manifest = read_manifest(directory)
+    where = f"{Path(directory) / MANIFEST}: config"
+    if not isinstance(manifest.get("config"), Mapping):
+        raise ConfigError(
+            f"{where} is missing or not a mapping; the dataset was not written by a cardworld run"
+        )
+    return make_config(manifest["config"], where)
 
 
 def config_dict(cfg: WorldConfig) -> dict[str, Any]:
@@ -357,9 +444,13 @@ def config_dict(cfg: WorldConfig) -> dict[str, Any]:
     return cfg.model_dump(mode="json")
 
 
-def default_yaml() -> str:
-    """The full default config as YAML, each field preceded by its description."""
-    lines = ["# cardworld world config: every field with its default. Unknown keys are refused."]
+def config_yaml(cfg: WorldConfig | None = None) -> str:
+    """A config as YAML, each field preceded by its description; `load_config` reads it back to `cfg`.
+
+    Without `cfg`, the defaults (`default_yaml`).
+    """
+    what = "its default" if cfg is None else "its value"
+    lines = [f"# cardworld world config: every field with {what}. Unknown keys are refused."]
 
     def walk(model: type[BaseModel], value: BaseModel, indent: int) -> None:
         pad = "  " * indent
@@ -373,8 +464,13 @@ def default_yaml() -> str:
             else:  # JSON is valid YAML: one line per leaf, flow style for small mappings and lists
                 lines.append(f"{pad}{name}: {json.dumps(_plain(v))}")
 
-    walk(WorldConfig, WorldConfig(), 0)
+    walk(WorldConfig, WorldConfig() if cfg is None else cfg, 0)
     return "\n".join(lines) + "\n"
+
+
+def default_yaml() -> str:
+    """The full default config as YAML, each field preceded by its description."""
+    return config_yaml()
 
 
 def _plain(v: Any) -> Any:
@@ -390,7 +486,11 @@ __all__ = [
     "MeanSd",
     "WorldConfig",
     "config_dict",
+    "config_yaml",
+    "dataset_config",
     "default_yaml",
     "load_config",
     "make_config",
+    "merge_config",
+    "read_config_file",
 ]

@@ -4,16 +4,41 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pyarrow.compute as pc
 
+from cardworld.config import dataset_config
 from cardworld.data.mcc import mcc_description
-from cardworld.io.dataset import read_dataset_transactions, read_table
+from cardworld.errors import ConfigError
+from cardworld.io.dataset import MANIFEST, read_dataset_transactions, read_manifest, read_table
+
+#: The first key of a summary of a what-if world; its value says why the world is not representative.
+NOT_REPRESENTATIVE = "not representative"
+
+
+def what_ifs(dataset: str | os.PathLike) -> list[str]:
+    """Why a dataset does not represent the default world, from its manifest (empty when it does, or when
+    the directory has no manifest to tell)."""
+    if not (Path(dataset) / MANIFEST).is_file():
+        return []
+    manifest = read_manifest(dataset)
+    try:
+        reasons = dataset_config(dataset).what_ifs()
+    except ConfigError:  # a manifest of another version: trust its flag
+        reasons = []
+    detector = (manifest.get("fraud") or {}).get("detector")
+    if detector is not None:
+        reasons.append(f"fraud detector in the loop ({detector}): fraud after its flags never happened")
+    if not reasons and manifest.get("representative") is False:
+        reasons.append("the manifest says representative: false")
+    return reasons
 
 
 def summarize(dataset: str | os.PathLike, top: int = 5) -> dict[str, str]:
-    """Label -> formatted value, in display order."""
+    """Label -> formatted value, in display order; a what-if world starts with NOT_REPRESENTATIVE."""
+    reasons = what_ifs(dataset)
     tx = read_dataset_transactions(dataset)
     n = tx.num_rows
     consumers = read_table(dataset, "consumers").num_rows
@@ -22,7 +47,8 @@ def summarize(dataset: str | os.PathLike, top: int = 5) -> dict[str, str]:
         {(u, c) for u, c in zip(cards["user_id"].to_pylist(), cards["card_index"].to_pylist(), strict=True)}
     )
     cash = read_table(dataset, "cash").num_rows
-    out = {
+    out = {NOT_REPRESENTATIVE: "; ".join(reasons)} if reasons else {}
+    out |= {
         "transactions": f"{n:,}",
         "consumers": f"{consumers:,}",
         "cards (card indexes)": f"{n_cards:,}",
@@ -47,4 +73,4 @@ def summarize(dataset: str | os.PathLike, top: int = 5) -> dict[str, str]:
     return out
 
 
-__all__ = ["summarize"]
+__all__ = ["NOT_REPRESENTATIVE", "summarize", "what_ifs"]
