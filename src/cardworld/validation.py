@@ -27,11 +27,17 @@ def describe_errors(
     skip: Collection[str] = (),
 ) -> list[str]:
     """One "field.path: problem" part per error; `skip` drops location parts (e.g. union tags)."""
+    return [f"{loc}: {problem}" if loc else problem for loc, problem in error_parts(err, unknown_key, skip)]
+
+
+def error_parts(
+    err: ValidationError, unknown_key: str = "unknown key; remove it or fix its spelling", skip=()
+) -> list[tuple[str, str]]:
+    """(field path, problem) per error; the path is "" for a model-level check."""
     parts = []
     for e in err.errors(include_url=False):
         loc = ".".join(str(x) for x in e["loc"] if x not in skip)
-        problem = unknown_key if e["type"] == "extra_forbidden" else _problem(e)
-        parts.append(f"{loc}: {problem}" if loc else problem)
+        parts.append((loc, unknown_key if e["type"] == "extra_forbidden" else _problem(e)))
     return parts
 
 
@@ -62,4 +68,4 @@ def parse_date(value: Any) -> Any:
     raise ValueError(f"expected a date as {DATE_FORMAT}, got {value!r}")
 
 
-__all__ = ["DATE_FORMAT", "describe_errors", "parse_date"]
+__all__ = ["DATE_FORMAT", "describe_errors", "error_parts", "parse_date"]

@@ -20,7 +20,7 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
 
 def assert_one_line_error(r: subprocess.CompletedProcess, fragment: str) -> None:
     assert r.returncode == 2, (r.returncode, r.stderr)
-    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, r.stderr
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1, r.stderr  # exactly one line: no blank line from a progress bar either
     assert lines[0].startswith("error: "), r.stderr
     assert fragment in lines[0]

@@ -9,6 +9,7 @@ import yaml
 from pydantic import ValidationError
 
 from cardworld.errors import ConfigError
+from cardworld.validation import error_parts
 
 
 def fail(path: Path, where: str, msg: str) -> ConfigError:
@@ -17,12 +18,7 @@ def fail(path: Path, where: str, msg: str) -> ConfigError:
 
 def describe(err: ValidationError, whole: str = "(entry)") -> str:
     """A pydantic error as "field 'x': what is wrong" parts; `whole` names an error of the whole entry."""
-    parts = []
-    for e in err.errors():
-        loc = ".".join(str(x) for x in e["loc"]) or whole
-        msg = e["msg"].removeprefix("Value error, ")
-        parts.append(f"field '{loc}': {msg}")
-    return "; ".join(parts)
+    return "; ".join(f"field '{loc or whole}': {problem}" for loc, problem in error_parts(err))
 
 
 def read_yaml(path: Path, what: str) -> Any:
