@@ -10,6 +10,8 @@ import pytest
 from cardworld.config import load_config
 from cardworld.engine.run import generate
 from cardworld.errors import CardworldError
+from cardworld.io.dataset import read_table
+from cardworld.io.schema import SCHEMAS
 
 CFG = {"consumers": 12, "shard_size": 4, "start": "2012-01-01", "end": "2018-12-31", "seed": 7}
 
@@ -39,6 +41,7 @@ def test_directory_layout_and_manifest(world):
     for name in ("consumers", "cards", "accounts", "trips", "cash", "merchants", "fraudsters"):
         assert (world / f"{name}.parquet").is_file()
     assert not (world / "_staging").exists()
+    assert not (world / ".build").exists()
     assert sum(s["rows"] for s in m["shards"]) == _tx(world).num_rows > 1000
 
 
@@ -115,3 +118,37 @@ def test_byte_identical_across_workers_and_shard_order(world, tmp_path):
 def test_refuses_non_empty_output(world):
     with pytest.raises(CardworldError, match="overwrite"):
         generate(load_config(**CFG), world)
+
+
+def test_cash_has_the_transaction_columns_that_apply_with_their_exact_types(world):
+    """cash.parquet: the transactions' columns without a card, as stored in the shard files, nothing else."""
+    cash = pq.read_schema(world / "cash.parquet")
+    tx = pq.read_schema(world / "transactions" / "part-00000.parquet")
+    expected = [
+        "user_id",
+        "timestamp",
+        "amount",
+        "merchant_id",
+        "merchant_city",
+        "merchant_state",
+        "zip",
+        "mcc",
+    ]
+    assert cash.names == expected
+    for name in expected:
+        assert cash.field(name).type == tx.field(name).type, name
+        assert cash.field(name).nullable == tx.field(name).nullable, name
+    assert read_table(world, "cash").schema.equals(SCHEMAS["cash"])  # contract types, no extra column
+    assert pq.read_metadata(world / "cash.parquet").num_rows > 0
+
+
+def test_polars_combines_cash_with_transactions(world):
+    pl = pytest.importorskip("polars")
+    tx = pl.read_parquet(world / "transactions" / "part-00000.parquet")
+    cash = pl.read_parquet(world / "cash.parquet")
+    both = pl.concat([tx, cash], how="diagonal_relaxed")
+    assert both.columns == tx.columns
+    assert both.height == tx.height + cash.height
+    assert both.schema == tx.schema  # cash takes the transactions' types (use_chip stays categorical)
+    card_only = ["card_id", "use_chip", "errors", "is_fraud", "fraudster_id"]
+    assert both.tail(cash.height).select(pl.col(card_only).is_null().all()).row(0) == (True,) * 5

@@ -87,6 +87,10 @@ def leftovers(d: Path) -> list[str]:
     return sorted(str(p.relative_to(d)) for p in d.rglob("*") if p.is_file())
 
 
+def files_of(d: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Writing
 
@@ -262,16 +266,100 @@ def test_check_output_dir_refuses_non_empty_without_overwrite(tmp_path):
         check_output_dir(tmp_path)
     msg = str(e.value)
     assert str(tmp_path) in msg
-    assert "pass --overwrite" in msg
+    assert "pass overwrite=True" in msg
+    assert "--overwrite" not in msg
+    assert "pass --overwrite" in e.value.for_cli()
     assert isinstance(e.value, CardworldError)
 
 
-def test_overwrite_removes_the_old_dataset_only(tmp_path):
+def test_check_output_dir_names_the_build_folder_of_an_interrupted_run(tmp_path):
+    (tmp_path / ".build" / "transactions").mkdir(parents=True)
+    with pytest.raises(InputError) as e:
+        check_output_dir(tmp_path)
+    assert f"holds only '{tmp_path / '.build'}', the build folder of an interrupted run" in str(e.value)
+    assert "pass --overwrite to start over" in e.value.for_cli()
+
+
+def test_check_output_dir_with_overwrite_removes_nothing(tmp_path):
+    """The old dataset must survive until the new one is complete: checking the directory touches nothing."""
+    out = write_dataset(tmp_path / "ds", [shard_table([0]), shard_table([1])])
+    (out / "notes.txt").write_text("mine")
+    before = files_of(out)
+    assert check_output_dir(out, overwrite=True) == out
+    assert files_of(out) == before
+
+
+def test_remove_dataset_files_removes_the_old_dataset_only(tmp_path):
     out = write_dataset(tmp_path / "ds", [shard_table([0]), shard_table([1])])
     (out / "notes.txt").write_text("mine")
     (out / "transactions" / ".part-00005.parquet.tmp-123").write_bytes(b"stale")
-    check_output_dir(out, overwrite=True)
-    assert leftovers(out) == ["notes.txt"]
+    (out / ".build" / "transactions").mkdir(parents=True)
+    (out / ".build" / "transactions" / "part-00000.parquet").write_bytes(b"kept")
+    ds.remove_dataset_files(out)
+    assert leftovers(out) == [".build/transactions/part-00000.parquet", "notes.txt"]
+
+
+def build_dataset(out: Path, shards: list[pa.Table]) -> dict:
+    """A complete dataset built in out/.build, as a run leaves it just before its commit."""
+    build = ds.start_build(out)
+    manifest = new_manifest(config={"world": {"users": 9}}, seed=8, shard_plan={"n_shards": len(shards)})
+    for k, t in enumerate(shards):
+        add_shard(manifest, write_shard(build, k, t))
+    add_table(manifest, "fraudsters", write_table(build, "fraudsters", fraudsters_table()))
+    write_manifest(build, manifest)
+    return manifest
+
+
+def test_commit_build_replaces_the_old_dataset_and_no_stale_shard_survives(tmp_path):
+    out = write_dataset(tmp_path / "ds", [shard_table([0]), shard_table([1]), shard_table([2])])
+    (out / "notes.txt").write_text("mine")
+    (out / "transactions" / "README").write_text("mine too")
+    new = [shard_table([5], seed=5)]
+    manifest = build_dataset(out, new)
+    ds.commit_build(out, manifest)
+    assert leftovers(out) == [
+        "fraudsters.parquet",
+        "manifest.json",
+        "notes.txt",
+        "transactions/README",
+        "transactions/part-00000.parquet",
+    ]
+    assert (out / "notes.txt").read_text() == "mine"
+    got = read_manifest(out)
+    assert (got["status"], got["seed"]) == ("complete", 8)
+    assert read_dataset_transactions(out, verify=True).equals(new[0])
+
+
+def test_commit_build_removes_the_old_manifest_first_and_writes_the_new_one_last(tmp_path, monkeypatch):
+    """The manifest is the commit marker: while files move, DIR must not hold a manifest (old or new)."""
+    out = write_dataset(tmp_path / "ds", [shard_table([0]), shard_table([1])])
+    manifest = build_dataset(out, [shard_table([3]), shard_table([4])])
+    moves: list[tuple[str, bool]] = []
+    real_replace = os.replace
+
+    def spy(src, dst):  # every file landing in DIR, and whether DIR had a manifest at that moment
+        moves.append((str(Path(dst).relative_to(out)), (out / ds.MANIFEST).exists()))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(ds.os, "replace", spy)
+    ds.commit_build(out, manifest)
+    assert [m for m, _ in moves][-1] == "manifest.json"
+    assert sorted(m for m, _ in moves[:-1]) == [
+        "fraudsters.parquet",
+        "transactions/part-00000.parquet",
+        "transactions/part-00001.parquet",
+    ]
+    assert not any(had_manifest for _, had_manifest in moves)
+
+
+def test_commit_build_checks_every_file_before_moving_any(tmp_path):
+    out = write_dataset(tmp_path / "ds", [shard_table([0])])
+    before = files_of(out)
+    manifest = build_dataset(out, [shard_table([3]), shard_table([4])])
+    shard_path(out / ".build", 1).unlink()
+    with pytest.raises(InputError, match=r"build folder '.*\.build' lacks transactions/part-00001\.parquet"):
+        ds.commit_build(out, manifest)
+    assert {k: v for k, v in files_of(out).items() if not k.startswith(".build")} == before
 
 
 def test_check_output_dir_refuses_files(tmp_path):

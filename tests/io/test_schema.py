@@ -252,6 +252,15 @@ def test_cash_table_schema():
     assert t.schema.equals(SCHEMAS["cash"])
 
 
+@pytest.mark.parametrize("column", ["use_chip", "card_id", "errors", "is_fraud", "fraudster_id"])
+def test_cash_table_refuses_card_columns(column):
+    """A cash purchase has no card: a stray card column (use_chip was one) is an error, not an extra."""
+    arrays = {k: v for k, v in tx_arrays(3).items() if k in SCHEMAS["cash"].names}
+    arrays[column] = tx_arrays(3)[column]
+    with pytest.raises(InputError, match=rf"cash: column\(s\) {column} describe a card payment.*drop them"):
+        cash_table(arrays, VOCAB)
+
+
 @pytest.mark.parametrize(
     ("over", "vocab", "match"),
     [

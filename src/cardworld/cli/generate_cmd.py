@@ -19,21 +19,29 @@ def generate(
     seed: Annotated[int | None, typer.Option(help="Root seed (default: config).")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="World config YAML.")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Local worker processes.")] = 1,
-    overwrite: Annotated[bool, typer.Option(help="Replace an existing dataset in OUT.")] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option(help="Replace the dataset in OUT, once the new one is complete (other files stay)."),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Simulate the world and write its dataset directory (transactions, consumers, cards, ...)."""
-    from cardworld.config import load_config
-    from cardworld.engine.run import generate as run
+    try:
+        from cardworld.config import load_config
+        from cardworld.engine.run import generate as run
 
-    cfg = load_config(config, consumers=consumers, start=start, end=end, seed=seed)
-    with progress_bar(quiet) as progress:
-        task = progress.add_task("shards", total=cfg.n_shards())
+        cfg = load_config(config, consumers=consumers, start=start, end=end, seed=seed)
+        with progress_bar(quiet) as progress:
+            task = progress.add_task("shards", total=cfg.n_shards())
 
-        def report(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+            def report(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
 
-        manifest = run(cfg, out, workers=workers, overwrite=overwrite, on_shard=report)
+            manifest = run(cfg, out, workers=workers, overwrite=overwrite, on_shard=report)
+    except KeyboardInterrupt as e:  # RunInterrupted says what is kept; printed once the bar is gone
+        line = str(e) or f"interrupted before the run started: {str(out)!r} is unchanged"
+        err_console.print(line, markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(130) from None
     if not quiet:
         rows = sum(s["rows"] for s in manifest["shards"])
         err_console.print(f"wrote {rows:,} transactions of {cfg.consumers:,} consumers to {out}")

@@ -90,8 +90,8 @@ def _stage(staging: Path, name: str, k: int, table: pa.Table) -> None:
 
 
 def _fraud_columns(cfg: WorldConfig, consumers) -> dict[str, np.ndarray]:
-    """The consumers' twin half, with ``cfg.fraud.twins`` (num_credit_cards stays the cards a person holds:
-    a replacement after fraud takes a new card index in the cards table but is not an extra card)."""
+    """The consumers' twin half, with ``cfg.fraud.twins`` (num_credit_cards stays the cards a person holds,
+    their card indexes: a replacement after fraud keeps its card index)."""
     return {"twin": twin_group(cfg.seed, consumers.user_id)} if cfg.fraud.twins else {}
 
 
@@ -113,7 +113,8 @@ _CARD_COLS = (
 
 
 def _concat(parts: list[dict[str, np.ndarray]], card: bool) -> dict[str, np.ndarray]:
-    cols = [c for c in _CARD_COLS if card or c not in ("card_id", "errors", "is_fraud", "fraudster_id")]
+    no_card = ("card_id", "use_chip", "errors", "is_fraud", "fraudster_id")  # cash has none of these
+    cols = [c for c in _CARD_COLS if card or c not in no_card]
     if not parts:
         dtypes = {"user_id": np.int32, "card_id": np.int16, "timestamp": np.int64, "amount": np.float64,
                   "use_chip": np.int8, "merchant_id": np.int64, "mcc": np.int16, "errors": np.uint8,

@@ -3,18 +3,20 @@
     DIR/manifest.json                      version, resolved config, seed, shard plan, shards, status
     DIR/consumers.parquet ... fraudsters.parquet
     DIR/transactions/part-00000.parquet    one file per shard, rows sorted by (user_id, timestamp)
+    DIR/.build/                            a run in progress (or interrupted): the same layout
 
     out = check_output_dir(path, overwrite)                  # refuse a non-empty dir unless overwrite
+    build = start_build(out)                                 # a fresh DIR/.build; DIR is left as it is
     manifest = new_manifest(config=cfg, seed=seed, shard_plan=plan)
     for k, table in enumerate(shards):
-        add_shard(manifest, write_shard(out, k, table))      # atomic; returns rows + sha256
-        write_manifest(out, manifest)                        # status "partial" until the end
-    add_table(manifest, "consumers", write_table(out, "consumers", consumers))
-    manifest["status"] = "complete"; write_manifest(out, manifest)
+        add_shard(manifest, write_shard(build, k, table))    # atomic; returns rows + sha256
+        write_manifest(build, manifest)                      # status "partial": what is finished
+    add_table(manifest, "consumers", write_table(build, "consumers", consumers))
+    commit_build(out, manifest)                              # the new dataset replaces the old one
 
-Every file is written under a temporary name in its own directory and renamed when complete, so a crash
-leaves either the old file or the new one, never half a file. Written bytes depend only on the table and
-the pyarrow version (no creation times).
+Every file is written under a temporary name and renamed when complete, and a dataset is built in
+DIR/.build and moved into place only when complete, so a crash, a failure or Ctrl-C never leaves half a
+file nor harms the dataset in DIR. Written bytes depend only on the table and pyarrow (no creation times).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +42,7 @@ from cardworld.io.schema import SCHEMAS, TABLE_NAMES, conform
 
 MANIFEST = "manifest.json"
 SHARD_DIR = "transactions"
+BUILD_DIR = ".build"  # where a run builds its dataset (and where an interrupted run's shards stay)
 FORMAT = "cardworld-dataset"
 FORMAT_VERSION = 1
 STATUSES = ("partial", "complete")
@@ -109,27 +113,27 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 
 def check_output_dir(directory: str | os.PathLike, overwrite: bool = False) -> Path:
-    """Make `directory` ready for a new dataset and return it.
+    """Check that `directory` may receive a new dataset, create it if missing, and return it.
 
-    Refuses a non-empty directory unless `overwrite`; with `overwrite` it removes the files of a previous
-    dataset there (manifest first, then tables, shards and stale temporaries) and leaves other files alone.
-    Refuses a path that is a file, lies under a file, or is not writable. Creates missing directories.
+    Refuses a non-empty directory unless `overwrite`, and a path that is a file, lies under a file, or is
+    not writable. Removes nothing: the new dataset is built in DIR/.build and replaces the old one's files
+    only when complete (commit_build); files that are not dataset files are never touched.
     """
     out = Path(directory)
     if out.exists() and not out.is_dir():
         raise InputError(f"output path {str(out)!r} is a file, not a directory; choose a directory path")
     if out.is_dir():
-        if any(out.iterdir()):
-            if not overwrite:
-                raise InputError(
-                    f"output directory {str(out)!r} is not empty; {FIX} to replace the dataset "
-                    "there, or choose an empty or new directory",
-                    fix=OVERWRITE,
-                )
-            if not os.access(out, os.W_OK | os.X_OK):
-                raise InputError(f"output directory {str(out)!r} is not writable; choose another directory")
-            remove_dataset_files(out)
-        elif not os.access(out, os.W_OK | os.X_OK):
+        entries = [p.name for p in out.iterdir()]
+        if entries and not overwrite:
+            what, remedy = "is not empty", "replace the dataset there"
+            if entries == [BUILD_DIR]:
+                what = f"holds only {str(out / BUILD_DIR)!r}, the build folder of an interrupted run"
+                remedy = "start over"
+            raise InputError(
+                f"output directory {str(out)!r} {what}; {FIX} to {remedy}, or choose an empty or new directory",
+                fix=OVERWRITE,
+            )
+        if not os.access(out, os.W_OK | os.X_OK):
             raise InputError(f"output directory {str(out)!r} is not writable; choose another directory")
     else:
         parent = out.parent
@@ -151,8 +155,38 @@ def check_output_dir(directory: str | os.PathLike, overwrite: bool = False) -> P
     return out
 
 
+def start_build(directory: str | os.PathLike) -> Path:
+    """A fresh, empty DIR/.build (a stale one of an earlier run is removed); returns its path."""
+    build = Path(directory) / BUILD_DIR
+    if build.is_dir():
+        shutil.rmtree(build)
+    build.mkdir()
+    return build
+
+
+def commit_build(directory: str | os.PathLike, manifest: Mapping[str, Any]) -> Path:
+    """Move the dataset built in DIR/.build (the files `manifest` lists) into DIR, replacing the one there.
+
+    The old manifest goes first and the new one (status "complete") comes last, as the commit marker: DIR
+    never holds a manifest whose files are not all there. The old dataset's other files go too (no stale
+    shard survives); files that are not dataset files stay. Returns the path of the new manifest.
+    """
+    out = Path(directory)
+    build = out / BUILD_DIR
+    files = [rec["file"] for rec in (*manifest["tables"].values(), *manifest["shards"])]
+    if missing := [f for f in files if not (build / f).is_file()]:  # checked before anything is moved
+        raise InputError(f"the build folder {str(build)!r} lacks {', '.join(missing)}; run it again")
+    remove_dataset_files(out)
+    (out / SHARD_DIR).mkdir(exist_ok=True)
+    for f in files:
+        os.replace(build / f, out / f)
+    path = write_manifest(out, {**manifest, "status": "complete"})
+    shutil.rmtree(build)
+    return path
+
+
 def remove_dataset_files(out: Path) -> None:
-    """Remove a dataset's files from `out` (manifest first), leaving other files alone."""
+    """Remove a dataset's files from `out` (manifest first), leaving other files (and DIR/.build) alone."""
 
     def is_temp(p: Path) -> bool:
         return p.name.startswith(".") and ".tmp-" in p.name
@@ -485,6 +519,7 @@ def read_dataset_transactions(
 
 
 __all__ = [
+    "BUILD_DIR",
     "DEFAULT_COMPRESSION",
     "MANIFEST",
     "SHARD_DIR",
@@ -493,6 +528,7 @@ __all__ = [
     "add_shard",
     "add_table",
     "check_output_dir",
+    "commit_build",
     "file_sha256",
     "iter_shards",
     "list_shards",
@@ -504,6 +540,7 @@ __all__ = [
     "remove_dataset_files",
     "shard_name",
     "shard_path",
+    "start_build",
     "table_path",
     "write_manifest",
     "write_parquet",

@@ -88,7 +88,9 @@ _CASH_COLUMNS = (
     "zip",
     "mcc",
 )
+#: Cash purchases: the transaction columns that apply without a card, with exactly their types.
 CASH_SCHEMA = pa.schema([TRANSACTIONS_SCHEMA.field(c) for c in _CASH_COLUMNS])
+_CARD_ONLY = tuple(c for c in TRANSACTIONS_SCHEMA.names if c not in _CASH_COLUMNS)
 CONSUMERS_SCHEMA = pa.schema(
     [
         _f("user_id", pa.int32()),
@@ -271,7 +273,17 @@ def cash_table(
     *,
     check: bool = True,
 ) -> pa.Table:
-    """The cash table (transactions columns without the card ones), rows sorted by (user_id, timestamp)."""
+    """The cash table (transactions columns without the card ones), rows sorted by (user_id, timestamp).
+
+    Card columns (use_chip, card_id, errors, is_fraud, fraudster_id) are refused: a cash purchase has no
+    card, and a stray one would break combining cash with transactions by column name.
+    """
+    card = [c for c in _CARD_ONLY if c in arrays]
+    if card:
+        raise InputError(
+            f"cash: column(s) {', '.join(card)} describe a card payment and a cash purchase has none; "
+            f"drop them (the cash columns are {', '.join(CASH_SCHEMA.names)})"
+        )
     return _events_table("cash", arrays, vocab, check)
 
 
