@@ -9,7 +9,7 @@ import subprocess
 from importlib.metadata import version
 
 import pytest
-from cli_helpers import run_cli
+from cli_helpers import assert_one_line_error, run_cli
 
 NOISE = ("Value error,", "(top level)", "errors.pydantic.dev", "Traceback")
 
@@ -109,3 +109,19 @@ def test_version():
     assert r.returncode == 0, r.stderr
     assert r.stdout == f"cardworld {version('cardworld')}\n"
     assert r.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("generate", "--workers", "0", "--out", "x"), "--workers"),
+        (("bogus",), "No such command 'bogus'"),
+        (("targets",), "Missing argument"),
+        (("bench", "targets", "--suite", "7"), "--suite"),
+    ],
+)
+def test_usage_errors_are_one_line_too(tmp_path, args, fragment):
+    """Typer's own usage errors (bad option values, unknown commands) follow the one-line rule."""
+    r = run_cli(*args, cwd=tmp_path)
+    assert_one_line_error(r, fragment)
+    assert "--help" in r.stderr  # and say where to look

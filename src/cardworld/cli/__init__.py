@@ -7,6 +7,11 @@ from __future__ import annotations
 
 import sys
 
+try:  # typer >= 0.20 vendors click
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+except ImportError:  # pragma: no cover - older typer with click installed beside it
+    from click.exceptions import ClickException, NoArgsIsHelpError
+
 from cardworld.cli import bench_cmd, generate_cmd, targets_cmd, world_cmd  # noqa: F401  (register the commands)
 from cardworld.cli.app import app, err_console
 from cardworld.errors import CardworldError
@@ -19,13 +24,24 @@ def main() -> None:
     about it (generate: what is kept) prints that line itself.
     """
     try:
-        app()  # usage errors (bad options or values) print usage and exit 2 here
+        code = app(standalone_mode=False)  # usage errors come back here as exceptions
+    except NoArgsIsHelpError as err:  # a bare `cardworld` or `cardworld bench`: the help, as before
+        err.show()
+        sys.exit(err.exit_code)
+    except ClickException as err:  # a bad option or value: one line, like every other error
+        where = f"; see '{err.ctx.command_path} --help'" if getattr(err, "ctx", None) else ""
+        err_console.print(
+            f"error: {err.format_message().rstrip('.')}{where}", markup=False, highlight=False, soft_wrap=True
+        )
+        sys.exit(err.exit_code)
     except CardworldError as err:
         err_console.print(f"error: {err.for_cli()}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt as err:  # outside a command (typer handles it within one)
         err_console.print(str(err) or "interrupted", markup=False, highlight=False, soft_wrap=True)
         sys.exit(130)
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 __all__ = ["app", "main"]
