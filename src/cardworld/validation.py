@@ -31,7 +31,9 @@ def describe_errors(
 
 
 def error_parts(
-    err: ValidationError, unknown_key: str = "unknown key; remove it or fix its spelling", skip=()
+    err: ValidationError,
+    unknown_key: str = "unknown key; remove it or fix its spelling",
+    skip: Collection[str] = (),
 ) -> list[tuple[str, str]]:
     """(field path, problem) per error; the path is "" for a model-level check."""
     parts = []
