@@ -66,55 +66,100 @@ def test_fraud_rate_and_labels(high):
     assert 0.3 < online_share < 0.8, online_share
 
 
-def test_every_row_is_on_a_card_valid_then(high):
-    a = _arrays(high)
-    cards = read_table(high, "cards")
+def _issues_of_rows(a: dict[str, np.ndarray], cards: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+    """(how many issues of its (user, card index) are in use at each row's time, the last such issue's row
+    in `cards` or -1): every issue row checked against its card's transactions, [valid_from, valid_to)."""
+    key = a["user"].astype(np.int64) * 100_000 + a["card"]
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
     vf = cards["valid_from"].cast(pa.int64()).to_numpy()
     vt = cards["valid_to"].cast(pa.int64()).to_numpy()
-    key = cards["user_id"].to_numpy().astype(np.int64) * 100_000 + cards["card_index"].to_numpy()
-    row_key = a["user"].astype(np.int64) * 100_000 + a["card"]
-    ok = np.zeros(row_key.size, dtype=bool)
-    for k, lo, hi in zip(key.tolist(), vf.tolist(), vt.tolist(), strict=True):
-        ok |= (row_key == k) & (a["t"] >= lo) & (a["t"] < hi + 600)  # retries may run minutes past
-    assert ok.all(), np.flatnonzero(~ok)[:5]
+    ckey = cards["user_id"].to_numpy().astype(np.int64) * 100_000 + cards["card_index"].to_numpy()
+    hits = np.zeros(key.size, dtype=np.int64)
+    issue = np.full(key.size, -1, dtype=np.int64)
+    for r, (k, lo, hi) in enumerate(zip(ckey.tolist(), vf.tolist(), vt.tolist(), strict=True)):
+        rows = order[np.searchsorted(sorted_key, k, "left") : np.searchsorted(sorted_key, k, "right")]
+        inside = rows[(a["t"][rows] >= lo) & (a["t"][rows] < hi)]
+        hits[inside] += 1
+        issue[inside] = r
+    return hits, issue
 
 
-def test_revoked_cards_are_replaced_by_new_indexes(high):
-    cards = read_table(high, "cards").to_pylist()
-    consumers = {r["user_id"]: r["num_credit_cards"] for r in read_table(high, "consumers").to_pylist()}
-    replacements = [c for c in cards if c["card_index"] >= consumers[c["user_id"]]]
-    assert replacements, "a 1% fraud rate over 12 years must replace some cards"
-    by_key = {}
-    for c in cards:
-        by_key.setdefault((c["user_id"], c["card_index"]), []).append(c)
-    for c in replacements:
-        first = min(by_key[(c["user_id"], c["card_index"])], key=lambda r: r["valid_from"])
-        # The revoked issue ends exactly where the replacement starts: same account, one more issue.
-        prev = [
-            r for r in cards
-            if r["user_id"] == c["user_id"] and r["account_id"] == first["account_id"]
-            and r["valid_to"] == first["valid_from"] and r["card_index"] != first["card_index"]
-        ]  # fmt: skip
-        assert len(prev) == 1, first
-        assert first["cards_issued"] == prev[0]["cards_issued"] + 1
-        assert first["card_number"] != prev[0]["card_number"]
-        assert first["card_brand"] == prev[0]["card_brand"]
-    assert any(c["card_on_dark_web"] for c in cards)
+def test_every_row_falls_in_exactly_one_issue_of_its_card(high):
+    """Revoking rows included (before the fix the revoking row fell after the old issue's valid_to and
+    before nothing, and retries could run minutes past an issue's end)."""
+    a = _arrays(high)
+    cards = read_table(high, "cards")
+    hits, _ = _issues_of_rows(a, cards)
+    assert (hits == 1).all(), np.flatnonzero(hits != 1)[:5]
+    assert a["fraud"].sum() > 100
+
+
+def test_a_revoked_card_is_replaced_under_the_same_index(high):
+    a = _arrays(high)
+    cards = read_table(high, "cards")
+    consumers = read_table(high, "consumers")
+    held = dict(zip(consumers["user_id"].to_pylist(), consumers["num_credit_cards"].to_pylist(), strict=True))
+    rows = cards.to_pylist()
+    assert all(r["card_index"] < held[r["user_id"]] for r in rows)  # no index beyond the cards held
+    assert len({(r["user_id"], r["card_index"]) for r in rows}) == sum(held.values())
+    _, issue = _issues_of_rows(a, cards)
+    fraud_issues = set(issue[a["fraud"]].tolist())
+    # A replacement starts the second after a revocation; scheduled issues start at midnight.
+    starts = cards["valid_from"].cast(pa.int64()).to_numpy()
+    repl = np.flatnonzero(starts % 86400 != 0).tolist()
+    assert len(repl) > 20, "a 1% fraud rate over 12 years must replace some cards"
+    continued = 0
+    for i in repl:
+        new, old = rows[i], rows[i - 1]  # sorted by user, card index, issue
+        assert (new["user_id"], new["card_index"]) == (old["user_id"], old["card_index"])
+        assert old["valid_to"] == new["valid_from"]
+        assert i - 1 in fraud_issues  # revoked after fraud on it
+        assert new["cards_issued"] == old["cards_issued"] + 1
+        assert new["card_number"] != old["card_number"]
+        for same in ("account_id", "card_brand", "card_type", "credit_limit", "acct_open_date"):
+            assert new[same] == old[same], same
+        assert new["year_pin_last_changed"] >= old["year_pin_last_changed"]  # the PIN carries over
+        # A new expiry: the card's term from the replacement's month.
+        term = (
+            (old["expires"].year - old["valid_from"].year) * 12
+            + old["expires"].month
+            - old["valid_from"].month
+        )
+        months = (
+            (new["expires"].year - new["valid_from"].year) * 12
+            + new["expires"].month
+            - new["valid_from"].month
+        )
+        assert months == term
+        assert new["expires"] >= old["expires"]
+        assert not new["card_on_dark_web"] or i in fraud_issues
+        if i + 1 < len(rows) and (rows[i + 1]["user_id"], rows[i + 1]["card_index"]) == (
+            new["user_id"],
+            new["card_index"],
+        ):
+            assert rows[i + 1]["cards_issued"] == new["cards_issued"] + 1  # later reissues follow on the slot
+            assert rows[i + 1]["valid_from"] == new["valid_to"]
+        continued += bool(np.any((issue == i) & ~a["fraud"]))
+    assert continued > 0.8 * len(repl)  # the owner's purchases continue on the same card_id
+    assert any(r["card_on_dark_web"] for r in rows)
 
 
 def test_oracle_detector_stops_fraud_at_the_first_fraud(tmp_path):
     world = _generate(tmp_path, "oracle", detector=first_fraud, **HIGH)
     a = _arrays(world)
+    cards = read_table(world, "cards")
     assert a["fraud"].sum() > 10
-    key = a["user"].astype(np.int64) * 100_000 + a["card"]
-    for k in np.unique(key[a["fraud"]]).tolist():
-        on_card = key == k
-        # The first fraud revokes the card: it is the only fraud on that card index ...
-        assert (a["fraud"] & on_card).sum() == 1
-        # ... and nothing of the owner's follows it there (later purchases move to the new card),
-        # apart from purchases in the same minute.
-        t_flag = a["t"][a["fraud"] & on_card][0]
-        assert not np.any(on_card & (a["t"] > t_flag))
+    hits, issue = _issues_of_rows(a, cards)
+    assert (hits == 1).all()
+    valid_to = cards["valid_to"].cast(pa.int64()).to_numpy()
+    for i in np.unique(issue[a["fraud"]]).tolist():
+        on_issue = issue == i
+        # The first fraud revokes the card number: it is the only fraud on that issue, which ends the
+        # second after it; the owner's later purchases are on the replacement (same card_id).
+        assert (a["fraud"] & on_issue).sum() == 1
+        t_flag = a["t"][a["fraud"] & on_issue][0]
+        assert valid_to[i] == t_flag + 1
     manifest = json.loads((world / "manifest.json").read_text())
     assert manifest["fraud"]["detector"] == "first_fraud"
 
@@ -122,15 +167,17 @@ def test_oracle_detector_stops_fraud_at_the_first_fraud(tmp_path):
 def test_amount_rule_detector_replaces_the_card_at_a_large_purchase(tmp_path):
     world = _generate(tmp_path, "rule", detector=AmountRule(400.0), **HIGH)
     a = _arrays(world)
-    key = a["user"].astype(np.int64) * 100_000 + a["card"]
+    cards = read_table(world, "cards")
+    hits, issue = _issues_of_rows(a, cards)
+    assert (hits == 1).all()
+    valid_to = cards["valid_to"].cast(pa.int64()).to_numpy()
     big = np.flatnonzero(a["amount"] > 400.0)
     assert big.size > 0
     # A declined purchase retried minutes later (on the new card if the first try revoked the old one) is
     # decided after detection: the detector sees the first try only.
     retry = np.r_[False, (a["amount"][1:] == a["amount"][:-1]) & (a["t"][1:] - a["t"][:-1] <= 300)]
-    for i in big[~retry[big]].tolist():
-        later = (key == key[i]) & (a["t"] > a["t"][i])
-        assert not later.any(), "a flagged card has no later rows under its index"
+    flagged = big[~retry[big]]
+    assert np.array_equal(valid_to[issue[flagged]], a["t"][flagged] + 1), "a flagged card number ends there"
 
 
 def test_detector_errors_name_the_card_and_leave_nothing(tmp_path):

@@ -320,11 +320,13 @@ def test_export_writes_sd254_files(tmp_path):
     )
     assert users[2].startswith(f"Person 1,{age0 - 1},67,1951,2,Male,1 Main Street,,La Verne,")
     cards = (tmp_path / "sd254_cards.csv").read_text()
+    # User 1's card is on the dark web in cards.parquet (a debugging truth): the export says No, as
+    # TabFormer's own file does throughout.
     assert cards == (
         SD254_CARDS_HEADER + "\n"
         "0,0,Visa,Debit,4344676511950445,12/2026,624,YES,2,$24295,09/2002,2015,No\n"
         "0,1,Mastercard,Debit (Prepaid),5000000000000001,03/2020,053,YES,1,$0,11/2010,2012,No\n"
-        "1,0,Amex,Credit,372843950112233,01/2021,1234,NO,1,$9100,01/1999,2010,Yes\n"
+        "1,0,Amex,Credit,372843950112233,01/2021,1234,NO,1,$9100,01/1999,2010,No\n"
     )
 
 
@@ -371,7 +373,7 @@ def test_export_refuses_partial_and_existing(tmp_path):
     with pytest.raises(InputError, match="is partial"):
         export_tabformer(part, tmp_path / "x.csv")
     assert export_tabformer(part, tmp_path / "x.csv", allow_partial=True).transactions == t.num_rows
-    with pytest.raises(InputError, match="already exists; pass --overwrite"):
+    with pytest.raises(InputError, match=r"already exists; pass overwrite=True"):  # the Python spelling
         export_tabformer(part, tmp_path / "x.csv", allow_partial=True)
     export_tabformer(part, tmp_path / "x.csv", allow_partial=True, overwrite=True)
     with pytest.raises(InputError, match="must all differ"):

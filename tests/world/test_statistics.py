@@ -115,20 +115,22 @@ def test_consumers_and_cards(world, tx):
     consumers = read_table(world, "consumers")
     n = consumers.num_rows
     assert abs(consumers["num_credit_cards"].to_numpy().mean() - CARDS_PER_CONSUMER) < CARDS_ABS
-    # Cards held (TabFormer's 6,139 cards with transactions / 2,000 users); a replacement after fraud
-    # takes a new card index beyond them.
+    # Cards used (TabFormer's 6,139 cards with transactions / 2,000 users): a replacement after fraud keeps
+    # its card index, so the indexes are exactly the cards held.
     held = dict(zip(consumers["user_id"].to_pylist(), consumers["num_credit_cards"].to_pylist(), strict=True))
     used = {(u, c) for u, c in zip(tx["user_id"].to_pylist(), tx["card_id"].to_pylist(), strict=True)}
-    assert abs(sum(c < held[u] for u, c in used) / n - CARDS_PER_CONSUMER) < 2 * CARDS_ABS
+    assert all(c < held[u] for u, c in used)
+    assert {u for u, _ in used} == set(held)  # nobody is left without a card (before: 1 of 300)
+    assert abs(len(used) / n - CARDS_PER_CONSUMER) < 2 * CARDS_ABS
     fico = consumers["fico_score"].to_numpy().astype(float)
     assert abs(fico.mean() - FICO_MEAN) < FICO_MEAN_ABS
     assert abs(fico.std() - FICO_SD) < FICO_SD_ABS
     cards = read_table(world, "cards")
     first_issue = {}
     for i, key in enumerate(zip(cards["user_id"].to_pylist(), cards["card_index"].to_pylist(), strict=True)):
-        if key[1] < held[key[0]]:
-            first_issue.setdefault(key, i)  # one row per card index (reissues share brand and type)
+        first_issue.setdefault(key, i)  # one row per card index (reissues share brand and type)
     rows = list(first_issue.values())
+    assert len(rows) == sum(held.values())  # num_credit_cards counts the card indexes
     for col, ref, tol in (("card_brand", BRANDS, BRAND_PP), ("card_type", TYPES, TYPE_PP)):
         values = Counter(str(cards[col][i]) for i in rows)
         for k, v in ref.items():

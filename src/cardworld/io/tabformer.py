@@ -13,6 +13,10 @@ the ZIP as a float (``02134`` -> ``2134.0``; empty when null), Merchant State em
 empty when none and quoted when it holds a comma, Is Fraud? Yes/No. Rows are grouped by user, then card,
 then time (a stable sort of each shard by (user, card); users never span shards).
 
+``sd254_cards.csv`` has one row per card (user, card index): its latest issue. Card on Dark Web is "No"
+throughout, as in TabFormer's own file: whether fraud leaked a card is a debugging truth (it stays in
+``cards.parquet``), not a feature.
+
 The export streams: one shard at a time, formatted by a numba kernel straight into a byte buffer that is
 written in blocks. Every output is written under a temporary name and renamed only when all of them are
 complete.
@@ -33,6 +37,7 @@ from numba import njit
 
 from cardworld.errors import InputError
 from cardworld.io.atomic import atomic_output
+from cardworld.io.cards import latest_card_issues
 from cardworld.io.dataset import iter_shards, read_manifest, read_table
 from cardworld.io.schema import conform
 from cardworld.jit import JIT_OPTIONS, kernel
@@ -464,7 +469,10 @@ def write_sd254_users(consumers: pa.Table, out, *, end_year: int) -> int:
 
 
 def write_sd254_cards(cards: pa.Table, out) -> int:
-    """Write sd254_cards.csv rows to a path or binary file: one per (user, card index), its latest issue."""
+    """Write sd254_cards.csv rows to a path or binary file: one per (user, card index), its latest issue.
+
+    Card on Dark Web is "No" for every card, as in TabFormer's file: ``card_on_dark_web`` marks the cards
+    fraud leaked, so exporting it would hand models the label."""
     t = latest_card_issues(cards)
     cols = [
         _ints(t.column("user_id")),
@@ -479,23 +487,9 @@ def write_sd254_cards(cards: pa.Table, out) -> int:
         _dollars(t.column("credit_limit")),
         _month_year(t.column("acct_open_date")),
         _ints(t.column("year_pin_last_changed")),
-        _yes_no(t.column("card_on_dark_web"), "Yes", "No"),
+        pa.array(["No"] * t.num_rows, pa.string()),
     ]
     return _write_csv(out, SD254_CARDS_HEADER, cols, t.num_rows)
-
-
-def latest_card_issues(cards: pa.Table) -> pa.Table:
-    """One row per (user_id, card_index): the issue with the latest valid_from (the last on ties)."""
-    if cards.num_rows == 0:
-        return cards
-    user = cards.column("user_id").to_numpy()
-    idx = cards.column("card_index").to_numpy()
-    start = cards.column("valid_from").cast(pa.int64()).to_numpy()
-    order = np.lexsort((start, idx, user))
-    u, c = user[order], idx[order]
-    last = np.ones(order.size, dtype=bool)
-    last[:-1] = (u[1:] != u[:-1]) | (c[1:] != c[:-1])
-    return cards.take(pa.array(order[last]))
 
 
 def _write_csv(out, header: str, cols: list[pa.Array], n: int) -> int:

@@ -16,8 +16,8 @@ Per consumer, from their own stream (so the result does not depend on shards or 
      declines from balances and other causes (sim.balances), most of them retried a few minutes later
      (after Insufficient Balance on another card);
   7. fraud (sim.fraud, from its own streams): rows of fraudsters and random fraud on this consumer's cards
-     join the owner's before declines are decided (they spend the owner's money); revoked cards pass the
-     owner's later purchases to their replacement card index.
+     join the owner's before declines are decided (they spend the owner's money); a revoked card is
+     replaced under the same card index (world.reissue), where the owner's later purchases continue.
 Purchases at will are thinned so a person's expected spending stays within their means (BUDGET_SHARE of
 income); working days move purchases out of working hours, so retirement shifts them back in.
 Rows come out sorted by time.
@@ -34,7 +34,7 @@ from cardworld.rng import Stream, stream
 from cardworld.sim.balances import INSUFFICIENT, simulate_balances
 from cardworld.sim.context import LARGE_CASH, SMALL_CASH, YEAR0, SimContext
 from cardworld.sim.detectors import Detector
-from cardworld.sim.fraud import relabel, simulate_fraud
+from cardworld.sim.fraud import simulate_fraud
 from cardworld.sim.trips import BUSINESS, HOME, Trips, day_states, simulate_trips
 from cardworld.world.merchants import FOREIGN_BASE, ONLINE_CELL, merchant_hash
 
@@ -79,7 +79,7 @@ class ConsumerOutput:
     cash: dict[str, np.ndarray]
     trips: Trips
     merchants: np.ndarray  # (m, 3) int64 unique (cell, mcc, k) visited
-    revocations: list[tuple[int, int, int]]  # (card index, second, replacement card index), by time
+    revocations: list[tuple[int, int]]  # (card index, second it is revoked), by time
     dark_web: list[tuple[int, int]]  # (card index, second): card numbers sold on the dark web
 
 
@@ -322,19 +322,17 @@ def simulate_consumer(
     retry = np.where(rows >= n, -1, retry)  # a fraudster moves on rather than retrying a decline
     retry_issue = np.where(((errors & INSUFFICIENT) != 0) & (alt_issue >= 0), alt_issue, issue)
     rows, t_all, amount, chan, errors, issue = _with_retries(
-        rng, retry, retry_issue, rows, t_all, amount, chan, errors, issue
+        rng, retry, retry_issue, c.valid_to, rows, t_all, amount, chan, errors, issue
     )
     chan = np.where((chan == CHIP) & ~c.has_chip[issue], SWIPE, chan).astype(np.int8)  # retried elsewhere
-    card_id = c.card_index[issue].astype(np.int64)
+    card_id = c.card_index[issue].astype(np.int64)  # a replacement after fraud keeps the card index
     is_fraud = rows >= n
     fraudster = np.full(rows.size, -1, dtype=np.int32)
-    revocations: list[tuple[int, int, int]] = []
+    revocations: list[tuple[int, int]] = []
     dark_web: list[tuple[int, int]] = []
     if fraud is not None:
         revocations, dark_web = fraud.revocations, fraud.dark_web
-        card_id = np.where(is_fraud, 0, relabel(card_id, t_all, revocations))
         if is_fraud.any():
-            card_id[is_fraud] = fraud.label[rows[is_fraud] - n]
             fraudster[is_fraud] = fraud.fraudster[rows[is_fraud] - n]
     card_cols, h = _columns(ctx, c, rows, t_all, amount, chan, errors, card_id, cell, mcc, k)
     card_cols["is_fraud"] = is_fraud
@@ -378,14 +376,16 @@ def merge_order(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return o
 
 
-def _with_retries(rng, retry, retry_issue, rows, time, amount, chan, errors, issue):
-    """Insert a row for each retried decline, 1 to 5 minutes after it (and before the consumer's next row),
-    with the retry's own errors and card; the columns stay sorted by time."""
+def _with_retries(rng, retry, retry_issue, valid_to, rows, time, amount, chan, errors, issue):
+    """Insert a row for each retried decline, 1 to 5 minutes after it (and before the consumer's next row,
+    and while the card issue it is retried on is in use), with the retry's own errors and card; the
+    columns stay sorted by time."""
     at = np.flatnonzero(retry >= 0)
     if at.size == 0:
         return rows, time, amount, chan, errors, issue
     gap = np.append(time[1:] - time[:-1], 10**9)[at]
-    delay = np.minimum(rng.integers(1, 6, size=at.size), gap // 120) * 60  # whole minutes, like all times
+    left = np.maximum((valid_to[retry_issue[at]] - 1 - time[at]) // 60, 0)  # minutes before the issue ends
+    delay = np.minimum(np.minimum(rng.integers(1, 6, size=at.size), gap // 120), left) * 60  # whole minutes
     pos = np.concatenate([np.arange(time.size) * 2, at * 2 + 1])
     t = np.concatenate([time, time[at] + delay])
     o = np.lexsort((pos, t))

@@ -9,9 +9,9 @@ The world calls the detector once per card number: a card index from its first t
 last revocation, to the end of the run (or its next revocation). `CardHistory` holds that card's
 transactions in time order, the owner's and any fraudster's. The detector returns one flag per
 transaction; the first flagged transaction revokes the card at that moment: fraud after it never
-happens, and the owner's later purchases move to a replacement card (a new card index, ``cards_issued``
-+ 1), which the detector then sees as a new card. A false alarm on a genuine purchase also replaces the
-card.
+happens, and the owner's later purchases move to a replacement card (the same card index with a new
+number, ``cards_issued`` + 1), which the detector then sees as a new card. A false alarm on a genuine
+purchase also replaces the card.
 
 Flags must be causal: flag transaction i from transactions 0..i only, as a deployed model would. The
 later transactions are those that happen if the card is not revoked. With ``workers > 1`` the callable

@@ -15,8 +15,9 @@ does not depend on shards or workers, and turning it on leaves the owner's own p
    burst (sim.fraud_world); random fraud is a few random purchases. A card in a fraudster's hands is
    not leaked again.
 3. Revocation. The owner notices after a personal delay, the issuer may block a purchase, or the
-   detector (sim.detectors) flags a transaction; fraud after that never happens and the owner's later
-   purchases move to a replacement card (a new card index).
+   detector (sim.detectors) flags a transaction; fraud after that never happens and the card is replaced
+   under the same card index (world.reissue: a new number from the second after the revoking
+   transaction), where the owner's later purchases and later leaks continue.
 """
 
 from __future__ import annotations
@@ -49,10 +50,9 @@ class FraudRows:
     """A consumer's fraud rows (sorted by time) and what happened to their cards."""
 
     episode: Episode
-    issue: np.ndarray  # int64 card issue row (its account pays; its chip is cloned)
-    label: np.ndarray  # int64 card index the row is written under
+    issue: np.ndarray  # int64 card issue row (its account pays, its card index labels it, its chip is cloned)
     fraudster: np.ndarray  # int32, -1 for random fraud
-    revocations: list[tuple[int, int, int]] = field(default_factory=list)  # (card index, second, new index)
+    revocations: list[tuple[int, int]] = field(default_factory=list)  # (card index, second revoked), by time
     dark_web: list[tuple[int, int]] = field(default_factory=list)  # (card index, second of the leak)
 
 
@@ -96,7 +96,7 @@ def simulate_fraud(
         return None
 
     # 2-3. Episodes and revocations, card index by card index.
-    out = _Collector(int(c.card_index.max()) + 1)
+    out = _Collector()
     cards = np.unique(labels0) if detector is not None else np.unique(labels0[ev])
     for card in cards.tolist():
         mine = ev[labels0[ev] == card]
@@ -108,10 +108,9 @@ def simulate_fraud(
 
 
 class _Collector:
-    def __init__(self, next_index: int) -> None:
-        self.next_index = next_index
-        self.parts: list[tuple[Episode, int, int, int]] = []  # (episode, fraudster, issue, label)
-        self.revocations: list[tuple[int, int, int]] = []
+    def __init__(self) -> None:
+        self.parts: list[tuple[Episode, int, int]] = []  # (episode, fraudster, issue)
+        self.revocations: list[tuple[int, int]] = []
         self.dark_web: list[tuple[int, int]] = []
 
     def result(self) -> FraudRows | None:
@@ -123,13 +122,11 @@ class _Collector:
         cols["chan"] = cols["chan"].astype(np.int8)
         sizes = [len(e) for e in eps]
         issue = np.repeat([p[2] for p in self.parts], sizes).astype(np.int64)
-        label = np.repeat([p[3] for p in self.parts], sizes).astype(np.int64)
         fraudster = np.repeat([p[1] for p in self.parts], sizes).astype(np.int32)
         o = np.argsort(cols["time"], kind="stable")
         return FraudRows(
             episode=Episode(**{f: v[o] for f, v in cols.items()}),
             issue=issue[o],
-            label=label[o],
             fraudster=fraudster[o],
             revocations=sorted(self.revocations, key=lambda r: r[1]),
             dark_web=self.dark_web,
@@ -141,16 +138,16 @@ def _card_timeline(
     detector, out: _Collector,
 ) -> None:  # fmt: skip
     """Walk one card index through time: episodes from its leaks, each ending in a revocation that starts a
-    new card number (a new index) from which later leaks continue."""
+    new card number (under the same index) from which later leaks continue."""
     fw = ctx.fraud
     fr = fw.fraudsters
     cfg = ctx.cfg
     run_end = (ctx.end_day + 1) * DAY
-    label, gen_start, busy = card, -1, -1
+    gen_start, busy = -1, -1
     mine = np.flatnonzero(on_card)
     while True:
         eps: list[tuple[Episode, int, int]] = []
-        gen_end = None
+        gen_end, flagged = None, False
         for j, kind in zip(events.tolist(), kinds.tolist(), strict=True):
             tj = int(t[j])
             if tj <= gen_start or tj < busy:
@@ -178,29 +175,31 @@ def _card_timeline(
             ep = ep.take(np.flatnonzero(kept))
             eps.append((ep, f, iss))
             if kind == CARD_NOT_PRESENT:
-                out.dark_web.append((label, tj))
+                out.dark_web.append((card, tj))
             busy = int(ep.time.max())
             if stop < run_end:
                 gen_end = int(np.ceil(stop))
                 break
         if detector is not None:
-            gen_end, eps = _detect(
-                ctx, c, label, mine, gen_start, gen_end, eps, t, cents, chan, cell, mcc, k, detector
+            gen_end, eps, flagged = _detect(
+                ctx, c, card, mine, gen_start, gen_end, eps, t, cents, chan, cell, mcc, k, detector
             )
         for ep, f, iss in eps:
-            out.parts.append((ep, f, iss, label))
+            out.parts.append((ep, f, iss))
         if gen_end is None or gen_end >= run_end:
             return
         if not np.any((c.card_index == card) & (c.valid_to > gen_end) & (c.valid_from <= gen_end)):
             return  # the card had closed by then: nothing to replace
-        new = out.next_index
-        out.next_index += 1
-        out.revocations.append((label, gen_end, new))
-        label, gen_start, busy = new, gen_end, gen_end
+        # The number in use then is replaced if it was worked (or flagged); a stolen number already
+        # superseded by a scheduled reissue is dead anyway.
+        if flagged or any(int(c.valid_to[iss]) > gen_end for _, _, iss in eps):
+            out.revocations.append((card, gen_end))
+        gen_start, busy = gen_end, gen_end
 
 
 def _detect(ctx, c, label, mine, gen_start, gen_end, eps, t, cents, chan, cell, mcc, k, detector):
-    """Show the detector this card number's rows; a flag revokes the card at that transaction."""
+    """Show the detector this card number's rows; a flag revokes the card at that transaction.
+    Returns (revocation time or None, the episodes' kept rows, whether the detector flagged)."""
     end = np.inf if gen_end is None else gen_end
     g = mine[(t[mine] > gen_start) & (t[mine] <= end)]
     parts = [ep for ep, _, _ in eps]
@@ -229,7 +228,7 @@ def _detect(ctx, c, label, mine, gen_start, gen_end, eps, t, cents, chan, cell, 
     )
     i = first_flag(detector, hist)
     if i is None:
-        return gen_end, eps
+        return gen_end, eps, False
     t_flag = int(hist.timestamp[i])
     # Fraud rows after the flagged position never happen (rows tied in time but after it included).
     pos = np.empty(time.size, dtype=np.int64)
@@ -241,15 +240,7 @@ def _detect(ctx, c, label, mine, gen_start, gen_end, eps, t, cents, chan, cell, 
         start += len(ep)
         if keep.size:
             kept.append((ep.take(keep), f, iss))
-    return t_flag, kept
+    return t_flag, kept, True
 
 
-def relabel(labels: np.ndarray, time: np.ndarray, revocations: list[tuple[int, int, int]]) -> np.ndarray:
-    """Card indexes after revocations: rows of a revoked card after its revocation move to the new one."""
-    out = labels.copy()
-    for old, when, new in revocations:
-        out[(out == old) & (time > when)] = new
-    return out
-
-
-__all__ = ["FraudRows", "relabel", "simulate_fraud"]
+__all__ = ["FraudRows", "simulate_fraud"]

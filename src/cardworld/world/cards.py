@@ -5,13 +5,15 @@
 RNG discipline: everything for consumer ``u`` comes from ``stream(cfg.seed, Stream.CARDS, u)``: first one
 fixed-size block of uniforms (``MAX_CARDS + 1`` rows × ``_CW``: one row per card-index slot, used or not,
 and one consumer row), then, once the issue schedule is known, the digits of that consumer's card numbers
-and CVVs. A consumer's cards therefore do not depend on which other consumers are drawn with it.
+and CVVs and one uniform per card index for its PIN history. A consumer's cards therefore do not depend
+on which other consumers are drawn with it.
 
-Model (TabFormer ``sd254_cards`` shares as targets):
+Model (TabFormer ``sd254_cards`` shares as targets); the timeline steps are in ``world.card_life``:
 
-* A consumer holds ``num_credit_cards`` card indexes 0..n-1. Index k ≥ 1 is, with probability
-  ``share_p`` (solved from ``table1.cards_per_account``), an extra card (authorised user) on an earlier
-  credit or debit account: same account, kind, brand and limit. Otherwise it opens a new account.
+* A consumer holds ``num_credit_cards`` card indexes 0..n-1 (a replacement after fraud keeps its index:
+  ``world.reissue``). Index k ≥ 1 is, with probability ``share_p`` (solved from
+  ``table1.cards_per_account``), an extra card (authorised user) on an earlier credit or debit account:
+  same account, kind, brand and limit. Otherwise it opens a new account.
 * Account kind: Debit / Credit / Debit (Prepaid) with TabFormer's shares, tilted by FICO (credit likelier
   with a high score, prepaid with a low one; the tilt is linear in the clipped FICO z-score so the average
   shares stay put). Amex and Discover are always credit.
@@ -22,10 +24,17 @@ Model (TabFormer ``sd254_cards`` shares as targets):
 * Issues: a card index's product has a fixed term of 3-5 years (prepaid 1-3); each issue expires at the
   end of the month ``term`` years after its start, and the next issue (a new number, ``cards_issued``
   + 1) starts ``lead`` days (14-45) before that. Issues of one index never overlap: ``valid_to`` of one
-  issue is ``valid_from`` of the next. Prepaid cards are never reissued: their account closes at expiry.
-  Credit and debit accounts close with a small yearly hazard (``CLOSE_HAZARD``); the last issue then ends
-  on the closing day. Otherwise the last issue runs to its expiry, possibly past ``cfg.end``.
+  issue is ``valid_from`` of the next. Credit and debit accounts close with a small yearly hazard
+  (``CLOSE_HAZARD``); the last issue then ends on the closing day. A prepaid card is not reissued: its
+  account closes at expiry. Otherwise the last issue runs to its expiry, possibly past ``cfg.end``.
+* Nobody is left without a card: an account closes only while another of the consumer's cards (on another
+  account) is in use (otherwise on the day their next card opens, or never), and a prepaid card is renewed
+  at expiry while it is the consumer's only card in use. From their first card on, every consumer holds a
+  card in use on every day through ``cfg.end``.
 * Chip: an issue has a chip iff it starts in or after ``cfg.channels.chip_card_year``.
+* PIN: it belongs to the card index and carries over reissues; ``year_pin_last_changed`` is the last
+  change as of each issue's last day in use (``world.card_life.pin_years``): between the opening year and
+  that day's year.
 * Limits: credit lognormal around a $10,100 median, rising with income and FICO (mean from
   ``table1.credit_limit.mean``); debit ("limit" = overdraft/daily capacity) ∝ income, median $16,454;
   prepaid small, median $65.
@@ -41,6 +50,19 @@ import numpy as np
 from cardworld.config import WorldConfig
 from cardworld.errors import InputError
 from cardworld.rng import Stream, stream
+from cardworld.world.card_life import (
+    CLOSE_HAZARD,
+    MAX_YEARS_OPEN,
+    OPEN_YEARS_BOOST,
+    PIN_YEARS_BOOST,
+    Issues,
+    issue_schedule,
+    keep_covered,
+    lognormal_params,
+    opening_and_closing,
+    opening_days,
+    pin_years,
+)
 from cardworld.world.consumers import MAX_CARDS, Consumers, cards_pmf, norm_ppf
 from cardworld.world.luhn import BRANDS, card_numbers
 
@@ -55,15 +77,10 @@ CREDIT_LIMIT_MEDIAN = 10_100.0
 DEBIT_LIMIT_MEDIAN = 16_454.0
 PREPAID_LIMIT_MEDIAN = 65.0
 FICO_TILT = 0.5  # relative change in P(credit) (and -P(prepaid)) per FICO sd
-CLOSE_HAZARD = 0.012  # yearly closing hazard of a credit/debit account
 # Calibration (measured on 20,000 consumers): FICO rises with the number of cards, so the FICO tilt
-# skews card indexes towards credit; these undo it. OPEN_YEARS_BOOST undoes the adult-life bound
-# (the young cannot have old accounts) so years_account_open averages the configured mean.
+# skews card indexes towards credit; these undo it.
 CREDIT_BIAS = 0.96
 PREPAID_BIAS = 1.045
-OPEN_YEARS_BOOST = 1.3
-PIN_YEARS_BOOST = 1.35
-MAX_YEARS_OPEN = 45  # a longer draw falls back to a uniform point of the (capped) adult life
 TERM_YEARS = (np.array([3, 4, 5]), np.array([0.3, 0.4, 0.3]))
 PREPAID_TERM_YEARS = (np.array([1, 2, 3]), np.array([0.4, 0.35, 0.25]))
 MC_TWO_SERIES_YEAR = 2017  # Mastercard 2221-2720 numbers are issued from this year on ...
@@ -83,17 +100,20 @@ _ISSUE_DIGITS = 20  # per issue: 16 number digits + 4 CVV digits
 
 @dataclass(frozen=True, eq=False)
 class Cards:
-    """One row per card issue (reissues included), sorted by consumer (input order), card index, issue.
+    """One row per card issue (reissues and replacements after fraud included), sorted by consumer (input
+    order), card index, issue.
 
-    Fields (dtype): ``user_id`` (int32), ``card_index`` (int16, 0..8 within the consumer),
-    ``cards_issued`` (int16, 1 for the first issue, +1 per reissue), ``card_brand`` (<U10:
-    Visa|Mastercard|Amex|Discover), ``card_type`` (<U15: Debit|Credit|Debit (Prepaid)), ``card_number``
-    (<U16, Luhn-valid, 15 digits for Amex), ``cvv`` (<U4: 4 digits for Amex, else 3), ``expires``
-    (datetime64[D], the last day of the expiry month), ``has_chip`` (bool), ``credit_limit`` (float64,
-    the account's), ``acct_open_date`` (datetime64[D], when the card index was opened), ``valid_from`` /
-    ``valid_to`` (datetime64[s], the half-open span [from, to) this issue is the one in use),
-    ``year_pin_last_changed`` (int16, per card index), ``card_on_dark_web`` (bool, False; fraud sets it),
-    ``account_id`` (int64).
+    Fields (dtype): ``user_id`` (int32), ``card_index`` (int16, 0..8 within the consumer: the card's slot,
+    kept by reissues and replacements), ``cards_issued`` (int16, 1 for the first issue, +1 per reissue or
+    replacement), ``card_brand`` (<U10: Visa|Mastercard|Amex|Discover), ``card_type`` (<U15:
+    Debit|Credit|Debit (Prepaid)), ``card_number`` (<U16, Luhn-valid, 15 digits for Amex), ``cvv`` (<U4:
+    4 digits for Amex, else 3), ``expires`` (datetime64[D], the last day of the expiry month),
+    ``has_chip`` (bool), ``credit_limit`` (float64, the account's), ``acct_open_date`` (datetime64[D], when
+    the card index was opened), ``valid_from`` / ``valid_to`` (datetime64[s], the half-open span [from,
+    to) this issue is the one in use: every transaction of the card index falls in exactly one issue),
+    ``year_pin_last_changed`` (int16, as of the issue's last day in use), ``card_on_dark_web`` (bool,
+    False here; fraud sets it on leaked issues: a debugging truth like ``fraudster_id``, not a feature,
+    and exported as "No" like TabFormer's file), ``account_id`` (int64).
     """
 
     user_id: np.ndarray
@@ -174,16 +194,6 @@ def _pick(u: np.ndarray, values: np.ndarray, probs: np.ndarray) -> np.ndarray:
     return values[np.minimum(np.searchsorted(cdf, u, side="right"), len(values) - 1)]
 
 
-def _month_end(d: np.ndarray, add_months: np.ndarray) -> np.ndarray:
-    m = d.astype("datetime64[M]") + add_months.astype(np.int64) + 1
-    return m.astype("datetime64[D]") - np.timedelta64(1, "D")
-
-
-def lognormal_params(mean: float, sd: float) -> tuple[float, float]:
-    s2 = math.log1p((sd / max(mean, 1e-9)) ** 2)
-    return math.log(max(mean, 1e-9)) - s2 / 2.0, math.sqrt(s2)
-
-
 def share_probability(cfg: WorldConfig, cards_pmf: np.ndarray) -> float:
     """P(card index k >= 1 joins an earlier account) so that cards per account averages
     ``table1.cards_per_account.mean``."""
@@ -203,43 +213,81 @@ def make_cards(cfg: WorldConfig, consumers: Consumers) -> tuple[Cards, Accounts]
     ncards = consumers.num_credit_cards.astype(np.int64)
     if n and (ncards.min() < 1 or ncards.max() > MAX_CARDS):
         raise InputError(f"consumers.num_credit_cards must lie in 1..{MAX_CARDS}")
-    t1 = cfg.table1
     end = np.datetime64(cfg.end, "D")
     uid = consumers.user_id.astype(np.int64)
-
     gens = [stream(cfg.seed, Stream.CARDS, int(u)) for u in uid.tolist()]
     blocks = (
         np.stack([g.random((MAX_CARDS + 1, _CW)) for g in gens]) if n else np.zeros((0, MAX_CARDS + 1, _CW))
     )
-    cu = blocks[:, MAX_CARDS, :]  # consumer row
-
-    # ---- card indexes (flattened over used slots)
-    slot = np.arange(MAX_CARDS)
-    used = slot[None, :] < ncards[:, None]
-    owner, kidx = np.nonzero(used)  # owner: consumer position; kidx: card index
+    # Card-index rows ("slots"), flattened over the used ones: owner is the consumer position.
+    owner, kidx = np.nonzero(np.arange(MAX_CARDS)[None, :] < ncards[:, None])
     u = blocks[owner, kidx]  # (C, _CW)
-    c = owner.shape[0]
-
-    fico = consumers.fico_score.astype(np.float64)[owner]
-    zc = np.clip((fico - t1.fico.mean) / max(t1.fico.sd, 1e-9), -2.0, 2.0)
-    income = consumers.yearly_income[owner]
-    inc_mu, inc_sigma = lognormal_params(t1.income.mean, t1.income.sd)
-
-    share_p = share_probability(cfg, cards_pmf(cfg))
-    f_shared = 1.0 - 1.0 / max(float(t1.cards_per_account.mean), 1.0)
-    p_pre = TYPE_SHARES["Debit (Prepaid)"] / sum(TYPE_SHARES.values()) / (1.0 - f_shared)
-    p_cre = (
-        TYPE_SHARES["Credit"]
-        / sum(TYPE_SHARES.values())
-        * (1.0 - p_pre)
-        / (1.0 - TYPE_SHARES["Debit (Prepaid)"] / sum(TYPE_SHARES.values()))
+    first_of_owner = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(ncards, out=first_of_owner[1:])
+    t1 = cfg.table1
+    zc = np.clip(
+        (consumers.fico_score.astype(np.float64)[owner] - t1.fico.mean) / max(t1.fico.sd, 1e-9), -2, 2
     )
+
+    kind, brand = _kinds_and_brands(cfg, u, zc)
+    days_open = opening_days(cfg, consumers, owner, u[:, _YEARS], u[:, _ADULT])
+    acct_of = _share_accounts(cfg, owner, kidx, kind, u, first_of_owner)
+    kind, brand = kind[acct_of], brand[acct_of]
+    open_date, close = opening_and_closing(end, days_open, kind, acct_of, u[:, _CLOSE], u[:, _OPEN_SHARED])
+    limit = _limits(cfg, consumers.yearly_income[owner], zc, kind, u[:, _LIMIT])[acct_of]
+    term = np.where(
+        kind == 2, _pick(u[:, _TERM], *PREPAID_TERM_YEARS), _pick(u[:, _TERM], *TERM_YEARS)
+    ).astype(np.int64)
+    lead = (14 + np.floor(u[:, _LEAD] * 32)).astype(np.int64)
+    close, renewals = keep_covered(owner, open_date, close, kind, acct_of, term, lead, end)
+    iss = issue_schedule(open_date, close, kind, term, lead, renewals, end)
+
+    # Second draw per consumer (exact sizes): number and CVV digits and prefix choices per issue, then one
+    # uniform per card index for its earlier PIN changes.
+    counts = np.bincount(owner[iss.slot], minlength=n).tolist()
+    draws = [(g.integers(0, 10, size=(m, _ISSUE_DIGITS), dtype=np.int8), g.random((m, 2)), g.random(k))
+             for g, m, k in zip(gens, counts, ncards.tolist(), strict=True)]  # fmt: skip
+    digits = np.concatenate([d[0] for d in draws]) if draws else np.zeros((0, _ISSUE_DIGITS), np.int8)
+    pref = np.concatenate([d[1] for d in draws]) if draws else np.zeros((0, 2))
+    w_pin = np.concatenate([d[2] for d in draws]) if draws else np.zeros(0)
+    ibrand = brand[iss.slot]
+    numbers, cvv = issue_numbers(ibrand, iss.valid_from, digits, pref)
+    account_id = uid[owner] * 16 + (acct_of - first_of_owner[owner])
+    cards = Cards(
+        user_id=uid[owner][iss.slot].astype(np.int32),
+        card_index=kidx[iss.slot].astype(np.int16),
+        cards_issued=iss.issued.astype(np.int16),
+        card_brand=np.array(BRANDS)[ibrand].astype("U10"),
+        card_type=np.array(CARD_TYPES)[kind[iss.slot]].astype("U15"),
+        card_number=numbers,
+        cvv=cvv,
+        expires=iss.expires.astype("datetime64[D]"),
+        has_chip=_year(iss.valid_from) >= cfg.channels.chip_card_year,
+        credit_limit=limit[iss.slot].astype(np.float64),
+        acct_open_date=open_date[iss.slot].astype("datetime64[D]"),
+        valid_from=iss.valid_from.astype("datetime64[s]"),
+        valid_to=iss.valid_to.astype("datetime64[s]"),
+        year_pin_last_changed=pin_years(cfg, u[:, _PIN], w_pin, open_date, iss).astype(np.int16),
+        card_on_dark_web=np.zeros(iss.slot.shape[0], dtype=bool),
+        account_id=account_id[iss.slot].astype(np.int64),
+    )
+    slots = _Slots(owner, kind, acct_of, limit, open_date, close, account_id, zc, u)
+    return cards, _accounts(cfg, consumers, slots, blocks[:, MAX_CARDS, :], iss)
+
+
+def _kinds_and_brands(cfg: WorldConfig, u: np.ndarray, zc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(kind: index into CARD_TYPES, brand: index into BRANDS) per card-index row, before account sharing.
+
+    Account kind with TabFormer's shares tilted by FICO (credit likelier with a high score, prepaid with a
+    low one); Amex/Discover only on credit, Visa vs Mastercard for the rest."""
+    f_shared = 1.0 - 1.0 / max(float(cfg.table1.cards_per_account.mean), 1.0)
+    total = sum(TYPE_SHARES.values())
+    p_pre = TYPE_SHARES["Debit (Prepaid)"] / total / (1.0 - f_shared)
+    p_cre = TYPE_SHARES["Credit"] / total * (1.0 - p_pre) / (1.0 - TYPE_SHARES["Debit (Prepaid)"] / total)
     p_credit = CREDIT_BIAS * p_cre * (1.0 + FICO_TILT * zc)
     p_prepaid = PREPAID_BIAS * p_pre * (1.0 - FICO_TILT * zc)
     ut = u[:, _TYPE]
-    kind = np.where(ut < p_credit, 1, np.where(ut < p_credit + p_prepaid, 2, 0))  # index into CARD_TYPES
-
-    # Brand: Amex/Discover only on credit; Visa vs Mastercard for the rest.
+    kind = np.where(ut < p_credit, 1, np.where(ut < p_credit + p_prepaid, 2, 0))
     credit_total = TYPE_SHARES["Credit"]
     p_amex = BRAND_SHARES["Amex"] / credit_total
     p_disc = BRAND_SHARES["Discover"] / credit_total
@@ -247,29 +295,23 @@ def make_cards(cfg: WorldConfig, consumers: Consumers) -> tuple[Cards, Accounts]
     ub = u[:, _BRAND]
     vm = np.where(u[:, _VM] < p_visa, 0, 1)  # BRANDS: Visa 0, Mastercard 1, Amex 2, Discover 3
     brand = np.where((kind == 1) & (ub < p_amex), 2, np.where((kind == 1) & (ub < p_amex + p_disc), 3, vm))
+    return kind, brand
 
-    # ---- opening dates
-    adult = (
-        (consumers.birth_year.astype(np.int64) + 18 - 1970).astype("datetime64[Y]").astype("datetime64[D]")
-    )
-    adult = adult + (consumers.birth_day.astype(np.int64) - 1)
-    adult_days = np.maximum((end - adult).astype(np.int64), 0)[owner]
-    yo_mu, yo_sigma = lognormal_params(
-        OPEN_YEARS_BOOST * t1.years_account_open.mean, OPEN_YEARS_BOOST * t1.years_account_open.sd
-    )
-    days_open = np.rint(np.exp(yo_mu + yo_sigma * norm_ppf(u[:, _YEARS])) * 365.25).astype(np.int64)
-    max_days = np.minimum(adult_days, int(MAX_YEARS_OPEN * 365.25))
-    fallback = np.floor(u[:, _ADULT] * (max_days + 1)).astype(np.int64)
-    days_open = np.where(days_open > max_days, fallback, days_open)
 
-    # ---- accounts: primary card indexes open accounts; some later indexes join an earlier one
-    pos = np.arange(c)
-    first_of_owner = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(ncards, out=first_of_owner[1:])
-    acct_of = pos.copy()  # row (card-index position) of the primary card of each card's account
-    joins = (kidx >= 1) & (u[:, _SHARE] < share_p)
-    # Sequential over k (at most 9 steps), vectorised over consumers: candidates are earlier primaries
-    # of kind debit/credit.
+def _share_accounts(
+    cfg: WorldConfig,
+    owner: np.ndarray,
+    kidx: np.ndarray,
+    kind: np.ndarray,
+    u: np.ndarray,
+    first_of_owner: np.ndarray,
+) -> np.ndarray:
+    """Row of the primary card of each row's account: index k >= 1 joins, with probability share_p, one of
+    the consumer's earlier credit/debit primaries (uniformly), else it opens its own account."""
+    pos = np.arange(owner.size)
+    acct_of = pos.copy()
+    joins = (kidx >= 1) & (u[:, _SHARE] < share_probability(cfg, cards_pmf(cfg)))
+    # Sequential over k (at most 9 steps), vectorised over consumers.
     for k in range(1, MAX_CARDS):
         rows = np.flatnonzero(joins & (kidx == k))
         if rows.size == 0:
@@ -283,119 +325,65 @@ def make_cards(cfg: WorldConfig, consumers: Consumers) -> tuple[Cards, Accounts]
         rank = np.cumsum(ok, axis=1) - 1
         target = np.where(ok & (rank == which[:, None]), earlier, -1).max(axis=1)
         acct_of[rows[can]] = target[can]
-    shared = acct_of != pos
-    kind = kind[acct_of]
-    brand = brand[acct_of]
-    # Accounts close (credit/debit) with a yearly hazard; prepaid ones when their only card expires.
-    acct_open = end - days_open[acct_of]
-    close_years = -np.log1p(-u[acct_of, _CLOSE]) / CLOSE_HAZARD
-    close = acct_open + np.rint(close_years * 365.25).astype(np.int64)
-    closes = (kind != 2) & (close <= end)
-    close = np.where(closes, close, np.datetime64("NaT", "D"))
-    # A shared card opens at a uniform point of its account's life up to the end (or the closing day).
-    span = (np.where(closes, close, end) - acct_open).astype(np.int64)
-    offset = np.floor(u[:, _OPEN_SHARED] * (span + 1)).astype(np.int64)
-    open_date = np.where(shared, acct_open + offset, end - days_open)
+    return acct_of
 
-    # ---- limits (per account, taken from the primary row)
+
+def _limits(
+    cfg: WorldConfig, income: np.ndarray, zc: np.ndarray, kind: np.ndarray, u_limit: np.ndarray
+) -> np.ndarray:
+    """Each row's limit as if it opened the account (the caller takes the primary row's)."""
+    t1 = cfg.table1
+    inc_mu, inc_sigma = lognormal_params(t1.income.mean, t1.income.sd)
     log_inc = np.log(np.maximum(income, 1.0)) - inc_mu
     cl_sigma = math.sqrt(
         max(2.0 * math.log(max(t1.credit_limit.mean, CREDIT_LIMIT_MEDIAN) / CREDIT_LIMIT_MEDIAN), 0.04)
     )
     noise_sd = math.sqrt(max(cl_sigma**2 - (0.6 * inc_sigma) ** 2 - 0.25**2 * 0.8, 0.01))
-    zl = norm_ppf(u[:, _LIMIT])
+    zl = norm_ppf(u_limit)
     credit_lim = CREDIT_LIMIT_MEDIAN * 0.82 * np.exp(0.6 * log_inc + 0.25 * zc + noise_sd * zl)
     debit_lim = DEBIT_LIMIT_MEDIAN * 0.94 * np.exp(log_inc + 0.3 * zl)
     prepaid_lim = np.minimum(PREPAID_LIMIT_MEDIAN * np.exp(0.8 * zl), 500.0)
-    limit = np.rint(np.select([kind == 1, kind == 0], [credit_lim, debit_lim], prepaid_lim))[acct_of]
+    return np.rint(np.select([kind == 1, kind == 0], [credit_lim, debit_lim], prepaid_lim))
 
-    # ---- issue schedule
-    term = np.where(
-        kind == 2, _pick(u[:, _TERM], *PREPAID_TERM_YEARS), _pick(u[:, _TERM], *TERM_YEARS)
-    ).astype(np.int64)
-    lead = (14 + np.floor(u[:, _LEAD] * 32)).astype(np.int64)
 
-    issue_card, issue_no, issue_from, issue_exp, issue_to = [], [], [], [], []
-    active = np.arange(c)
-    vf = open_date.copy()
-    j = 0
-    while active.size:
-        exp = _month_end(vf[active], 12 * term[active])
-        nxt = exp - lead[active]
-        cl = close[active]
-        has_close = ~np.isnat(cl)
-        cont = (kind[active] != 2) & (nxt <= end) & ~(has_close & (nxt >= cl))
-        to = np.where(cont, nxt, np.where(has_close, np.minimum(cl, exp + 1), exp + 1))
-        to = np.maximum(to, vf[active] + 1)  # at least one day in use (closing on the opening day)
-        issue_card.append(active)
-        issue_no.append(np.full(active.size, j + 1, dtype=np.int64))
-        issue_from.append(vf[active])
-        issue_exp.append(exp)
-        issue_to.append(to)
-        vf[active] = nxt
-        active = active[cont]
-        j += 1
-    card_row = np.concatenate(issue_card) if issue_card else np.zeros(0, dtype=np.int64)
-    issued = np.concatenate(issue_no) if issue_no else np.zeros(0, dtype=np.int64)
-    order = np.lexsort((issued, card_row))
-    card_row, issued = card_row[order], issued[order]
-    vfrom = np.concatenate(issue_from)[order] if issue_from else np.zeros(0, "datetime64[D]")
-    expires = np.concatenate(issue_exp)[order] if issue_exp else np.zeros(0, "datetime64[D]")
-    vto = np.concatenate(issue_to)[order] if issue_to else np.zeros(0, "datetime64[D]")
-
-    # ---- second draw per consumer: number and CVV digits, prefix choices (exact sizes)
-    issues_per_owner = np.bincount(owner[card_row], minlength=n)
-    digit_parts, pref_parts = [], []
-    for g, m in zip(gens, issues_per_owner.tolist(), strict=True):
-        digit_parts.append(g.integers(0, 10, size=(m, _ISSUE_DIGITS), dtype=np.int8))
-        pref_parts.append(g.random((m, 2)))
-    digits = np.concatenate(digit_parts) if digit_parts else np.zeros((0, _ISSUE_DIGITS), np.int8)
-    pref = np.concatenate(pref_parts) if pref_parts else np.zeros((0, 2))
-    ibrand = brand[card_row]
-    issue_year = vfrom.astype("datetime64[Y]").astype(np.int64) + 1970
-    two_series = (ibrand == 1) & (issue_year >= MC_TWO_SERIES_YEAR) & (pref[:, 1] < MC_TWO_SERIES_SHARE)
-    numbers = card_numbers(ibrand, digits[:, :16], pref[:, 0], two_series)
-    cvv_len = np.where(ibrand == 2, 4, 3)
+def issue_numbers(
+    brand: np.ndarray, valid_from: np.ndarray, digits: np.ndarray, pref: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(card numbers <U16, CVVs <U4) of issues: ``brand`` indexes BRANDS, ``digits`` (n, 20) random digits
+    (16 for the number, 4 for the CVV), ``pref`` (n, 2) uniforms (prefix, Mastercard 2-series)."""
+    year = _year(valid_from)
+    two_series = (brand == 1) & (year >= MC_TWO_SERIES_YEAR) & (pref[:, 1] < MC_TWO_SERIES_SHARE)
+    numbers = card_numbers(brand, digits[:, :16], pref[:, 0], two_series)
     cvv_bytes = (digits[:, 16:20] + 48).astype(np.uint8)
-    cvv_bytes[cvv_len == 3, 3] = 0
-    cvv = cvv_bytes.view("S4").ravel().astype("U4")
+    cvv_bytes[brand != 2, 3] = 0  # 3 digits but Amex's 4
+    return numbers, cvv_bytes.view("S4").ravel().astype("U4")
 
-    # PIN: years since the last change (lognormal), not before the card index was opened.
-    pin_mu, pin_sigma = lognormal_params(
-        PIN_YEARS_BOOST * t1.years_since_pin_change.mean, PIN_YEARS_BOOST * t1.years_since_pin_change.sd
-    )
-    pin_years = np.rint(np.exp(pin_mu + pin_sigma * norm_ppf(u[:, _PIN]))).astype(np.int64)
-    open_year = open_date.astype("datetime64[Y]").astype(np.int64) + 1970
-    pin_year = np.clip(cfg.end.year - pin_years, open_year, cfg.end.year)
 
-    brand_names = np.array(BRANDS)
-    type_names = np.array(CARD_TYPES)
-    account_id = uid[owner] * 16 + (acct_of - first_of_owner[owner])
-    cards = Cards(
-        user_id=uid[owner][card_row].astype(np.int32),
-        card_index=kidx[card_row].astype(np.int16),
-        cards_issued=issued.astype(np.int16),
-        card_brand=brand_names[ibrand].astype("U10"),
-        card_type=type_names[kind[card_row]].astype("U15"),
-        card_number=numbers,
-        cvv=cvv,
-        expires=expires.astype("datetime64[D]"),
-        has_chip=issue_year >= cfg.channels.chip_card_year,
-        credit_limit=limit[card_row].astype(np.float64),
-        acct_open_date=open_date[card_row].astype("datetime64[D]"),
-        valid_from=vfrom.astype("datetime64[s]"),
-        valid_to=vto.astype("datetime64[s]"),
-        year_pin_last_changed=pin_year[card_row].astype(np.int16),
-        card_on_dark_web=np.zeros(card_row.shape[0], dtype=bool),
-        account_id=account_id[card_row].astype(np.int64),
-    )
+@dataclass(frozen=True)
+class _Slots:
+    """Per card-index row: what the accounts are built from."""
 
-    # ---- accounts (primary rows)
-    prim = np.flatnonzero(~shared)
-    a_owner = owner[prim]
-    a_kind = kind[prim]
-    ua = u[prim]
-    a_fico_z = zc[prim]
+    owner: np.ndarray
+    kind: np.ndarray
+    acct_of: np.ndarray
+    limit: np.ndarray
+    open_date: np.ndarray
+    close: np.ndarray
+    account_id: np.ndarray
+    zc: np.ndarray
+    u: np.ndarray
+
+
+def _accounts(cfg: WorldConfig, consumers: Consumers, s: _Slots, cu: np.ndarray, iss: Issues) -> Accounts:
+    """One account per primary row: habits, balances, paychecks (``cu``: the consumer rows of uniforms)."""
+    n = len(consumers)
+    t1 = cfg.table1
+    end = np.datetime64(cfg.end, "D")
+    prim = np.flatnonzero(s.acct_of == np.arange(s.acct_of.size))
+    a_owner = s.owner[prim]
+    a_kind = s.kind[prim]
+    ua = s.u[prim]
+    a_fico_z = s.zc[prim]
     p_full = np.clip(0.45 + 0.2 * a_fico_z, 0.05, 0.95)
     p_min = np.clip(0.15 - 0.08 * a_fico_z, 0.02, 0.5)
     habit = np.where(ua[:, _HABIT] < p_full, 0, np.where(ua[:, _HABIT] < p_full + p_min, 1, 2))
@@ -403,7 +391,7 @@ def make_cards(cfg: WorldConfig, consumers: Consumers) -> tuple[Cards, Accounts]
     pay_share = np.select([habit == 0, habit == 1], [1.0, 0.03], 0.1 + 0.8 * ua[:, _PART])
     btl = np.clip(t1.balance_to_limit.mean + t1.balance_to_limit.sd * norm_ppf(ua[:, _BAL]), 0.0, 1.0)
     a_income = consumers.yearly_income[a_owner]
-    a_limit = limit[prim]
+    a_limit = s.limit[prim]
     init = np.select(
         [a_kind == 1, a_kind == 0],
         [btl * a_limit, a_income / 52.0 * (2.0 + 4.0 * ua[:, _BAL])],
@@ -414,27 +402,43 @@ def make_cards(cfg: WorldConfig, consumers: Consumers) -> tuple[Cards, Accounts]
     net_pay = consumers.yearly_income * TAKE_HOME / per_year
     n_debit = np.bincount(a_owner[a_kind == 0], minlength=n)
     paycheck = np.where(a_kind == 0, net_pay[a_owner] / np.maximum(n_debit[a_owner], 1), 0.0)
-    n_on = np.bincount(acct_of, minlength=c)[prim]
-    a_close = close[prim]
-    prepaid_end = vto[np.searchsorted(card_row, prim, side="right") - 1].astype("datetime64[D]")
+    n_on = np.bincount(s.acct_of, minlength=s.acct_of.size)[prim]
+    # A prepaid account closes when its (last) card expires.
+    prepaid_end = iss.valid_to[np.searchsorted(iss.slot, prim, side="right") - 1].astype("datetime64[D]")
     a_close = np.where(
-        a_kind == 2, np.where(prepaid_end <= end, prepaid_end, np.datetime64("NaT", "D")), a_close
+        a_kind == 2, np.where(prepaid_end <= end, prepaid_end, np.datetime64("NaT", "D")), s.close[prim]
     )
-    accounts = Accounts(
-        account_id=account_id[prim].astype(np.int64),
-        user_id=uid[a_owner].astype(np.int32),
+    return Accounts(
+        account_id=s.account_id[prim].astype(np.int64),
+        user_id=consumers.user_id.astype(np.int64)[a_owner].astype(np.int32),
         kind=np.array(ACCOUNT_KINDS)[a_kind].astype("U7"),
         credit_limit=a_limit.astype(np.float64),
         payment_habit=np.array(PAYMENT_HABITS)[habit].astype("U7"),
         pay_share=pay_share.astype(np.float64),
-        opened=open_date[prim].astype("datetime64[D]"),
+        opened=s.open_date[prim].astype("datetime64[D]"),
         closed=a_close.astype("datetime64[D]"),
         initial_balance=np.round(init, 2),
         paycheck_amount=np.round(paycheck, 2),
         pay_period_days=period_c[a_owner].astype(np.int8),
         n_cards=n_on.astype(np.int8),
     )
-    return cards, accounts
 
 
-__all__ = ["ACCOUNT_KINDS", "CARD_TYPES", "PAYMENT_HABITS", "Accounts", "Cards", "make_cards"]
+def _year(d: np.ndarray) -> np.ndarray:
+    return d.astype("datetime64[Y]").astype(np.int64) + 1970
+
+
+__all__ = [
+    "ACCOUNT_KINDS",
+    "CARD_TYPES",
+    "CLOSE_HAZARD",
+    "MAX_YEARS_OPEN",
+    "OPEN_YEARS_BOOST",
+    "PAYMENT_HABITS",
+    "PIN_YEARS_BOOST",
+    "Accounts",
+    "Cards",
+    "issue_numbers",
+    "lognormal_params",
+    "make_cards",
+]

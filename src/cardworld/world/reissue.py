@@ -1,13 +1,16 @@
-"""Cards after fraud: revoked cards replaced by new ones, and numbers sold on the dark web marked.
+"""Cards after fraud: revoked cards replaced the way issuers do, and numbers sold on the dark web marked.
 
     cards = replace_revoked(cfg, cards, revocations, dark_web)
 
-A revocation (card index i of user u at second T, replacement index j) ends the issue of i in use at T
-there, and starts a new issue under index j at T: the same account, brand, type and limit, a new number
-and CVV (from ``stream(seed, Stream.REISSUE, u)``, in revocation order), ``cards_issued`` + 1, a chip if chip cards are
-issued by then, and the PIN set that year. Index i's later scheduled reissues move to j (their
-``cards_issued`` + 1 too), so TabFormer's pattern holds: after fraud the owner's purchases continue on a
-new card index.
+A revocation (card index i of user u at second T: the owner's report, or the transaction the issuer or a
+detector stopped) ends the issue of i in use at T one second later, so a transaction at T stays on the
+old card, and starts a replacement under the same card index (the account's card slot) at T + 1 s: the
+same account, brand, type, limit and PIN, a new number and CVV (from ``stream(seed, Stream.REISSUE,
+u)``, in revocation order), a new expiry (the card's term from the replacement's month), ``cards_issued``
++ 1, and a chip if chip cards are issued by then. The replacement is in use until the issue that followed
+the revoked one was due (or the account closes), and index i's later scheduled reissues follow it, each
+with ``cards_issued`` + 1. So every transaction of a card index falls in exactly one issue, and
+``num_credit_cards`` stays the number of card indexes.
 """
 
 from __future__ import annotations
@@ -16,18 +19,23 @@ import numpy as np
 
 from cardworld.config import WorldConfig
 from cardworld.rng import Stream, stream
-from cardworld.world.cards import MC_TWO_SERIES_SHARE, MC_TWO_SERIES_YEAR, Cards
-from cardworld.world.luhn import BRANDS, card_numbers
+from cardworld.world.card_life import month_end
+from cardworld.world.cards import Cards, issue_numbers
+from cardworld.world.luhn import BRANDS
+
+_SECOND = np.timedelta64(1, "s")
 
 
 def replace_revoked(
     cfg: WorldConfig,
     cards: Cards,
-    revocations: dict[int, list[tuple[int, int, int]]],
+    revocations: dict[int, list[tuple[int, int]]],
     dark_web: dict[int, list[tuple[int, int]]],
 ) -> Cards:
     """The cards table with replacements added (sorted by user, card index, issue) and leaked issues
-    marked ``card_on_dark_web``. Times are seconds since 1970; users not in the dicts are unchanged."""
+    marked ``card_on_dark_web``. ``revocations[u]``: (card index, second it is revoked) in time order;
+    ``dark_web[u]``: (card index, second of the leak). Seconds since 1970; users not in the dicts are
+    unchanged."""
     if not revocations and not dark_web:
         return cards
     cols = cards.columns()
@@ -47,24 +55,26 @@ def _replace_user(cfg, uid, b, revs, leaks) -> dict[str, np.ndarray]:
     """One consumer's card rows after their revocations (in time order) and leaks."""
     b = {k: v.copy() for k, v in b.items()}
     added = []
-    for old, when, new in revs:
+    for idx, when in revs:
         t = np.datetime64(int(when), "s")
-        mine = b["card_index"] == old
+        cut = t + _SECOND
+        mine = b["card_index"] == idx
         cur = np.flatnonzero(mine & (b["valid_from"] <= t) & (t < b["valid_to"]))
-        if cur.size == 0:
-            continue
+        if cur.size == 0 or cut >= b["valid_to"][cur[0]]:
+            continue  # closed by then, or revoked in the issue's last second: the next issue takes over
         r = int(cur[0])
         row = {k: v[r : r + 1].copy() for k, v in b.items()}
-        later = mine & (b["valid_from"] > t)
-        b["card_index"][later] = new
-        b["cards_issued"][later] += 1
-        b["valid_to"][r] = t
-        year = int(t.astype("datetime64[Y]").astype(np.int64)) + 1970
-        row["card_index"][0] = new
+        b["cards_issued"][mine & (b["valid_from"] > t)] += 1
+        b["valid_to"][r] = cut
+        # The PIN carries over; the revoked issue shows no change after its last day.
+        b["year_pin_last_changed"][r] = min(int(b["year_pin_last_changed"][r]), _year(t))
+        term = b["expires"][r : r + 1].astype("datetime64[M]") - b["valid_from"][r : r + 1].astype(
+            "datetime64[M]"
+        )
         row["cards_issued"][0] += 1
-        row["valid_from"][0] = t
-        row["has_chip"][0] |= year >= cfg.channels.chip_card_year
-        row["year_pin_last_changed"][0] = year
+        row["valid_from"][0] = cut
+        row["expires"] = month_end(np.array([cut], dtype="datetime64[D]"), term.astype(np.int64))
+        row["has_chip"][0] |= _year(cut) >= cfg.channels.chip_card_year
         row["card_on_dark_web"][0] = False
         added.append(len(b["card_index"]))
         b = {k: np.concatenate([v, row[k]]) for k, v in b.items()}
@@ -72,21 +82,19 @@ def _replace_user(cfg, uid, b, revs, leaks) -> dict[str, np.ndarray]:
         rows = np.array(added)
         rng = stream(cfg.seed, Stream.REISSUE, uid)
         digits = rng.integers(0, 10, size=(rows.size, 20), dtype=np.int8)
-        u = rng.random((rows.size, 2))
-        brand = np.array([BRANDS.index(str(x)) for x in b["card_brand"][rows]])
-        year = b["valid_from"][rows].astype("datetime64[Y]").astype(np.int64) + 1970
-        two_series = (brand == 1) & (year >= MC_TWO_SERIES_YEAR) & (u[:, 1] < MC_TWO_SERIES_SHARE)
-        b["card_number"][rows] = card_numbers(brand, digits[:, :16], u[:, 0], two_series)
-        cvv = [
-            "".join(map(str, d[16 : 16 + (4 if br == 2 else 3)])) for d, br in zip(digits, brand, strict=True)
-        ]
-        b["cvv"][rows] = cvv
+        pref = rng.random((rows.size, 2))
+        brand = np.array([BRANDS.index(str(x)) for x in b["card_brand"][rows]], dtype=np.int64)
+        b["card_number"][rows], b["cvv"][rows] = issue_numbers(brand, b["valid_from"][rows], digits, pref)
     for idx, when in leaks:
         t = np.datetime64(int(when), "s")
         hit = (b["card_index"] == idx) & (b["valid_from"] <= t) & (t < b["valid_to"])
         b["card_on_dark_web"][hit] = True
     order = np.lexsort((b["valid_from"], b["card_index"]))
     return {k: v[order] for k, v in b.items()}
+
+
+def _year(t: np.datetime64) -> int:
+    return int(t.astype("datetime64[Y]").astype(np.int64)) + 1970
 
 
 __all__ = ["replace_revoked"]
