@@ -238,6 +238,7 @@ def test_export_end_year_and_allow_partial_options(what_if_world, tmp_path):
     (partial / "manifest.json").write_text(json.dumps({**manifest, "status": "partial"}))
     r = run_cli("export", str(partial), "--out", str(tmp_path / "p.csv"))
     assert_one_line_error(r, "is partial")
+    assert "--allow-partial" in r.stderr and "allow_partial=" not in r.stderr
     r = run_cli("export", str(partial), "--out", str(tmp_path / "p.csv"), "--allow-partial")
     assert r.returncode == 0, r.stderr
     assert (

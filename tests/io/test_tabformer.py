@@ -370,8 +370,10 @@ def test_write_sd254_cards_to_path(tmp_path):
 def test_export_refuses_partial_and_existing(tmp_path):
     t = transactions_table(random_shard(np.array([0]), 1), VOCAB)
     part = make_dataset(tmp_path / "p", [t], status="partial")
-    with pytest.raises(InputError, match="is partial"):
+    with pytest.raises(InputError, match="is partial") as err:
         export_tabformer(part, tmp_path / "x.csv")
+    assert "allow_partial=True" in str(err.value)
+    assert "--allow-partial" in err.value.for_cli()
     assert export_tabformer(part, tmp_path / "x.csv", allow_partial=True).transactions == t.num_rows
     with pytest.raises(InputError, match=r"already exists; pass overwrite=True"):  # the Python spelling
         export_tabformer(part, tmp_path / "x.csv", allow_partial=True)

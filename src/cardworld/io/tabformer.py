@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numba import njit
 
-from cardworld.errors import InputError
+from cardworld.errors import FIX, Fix, InputError, option_fix
 from cardworld.io.atomic import atomic_output
 from cardworld.io.cards import latest_card_issues
 from cardworld.io.dataset import iter_shards, read_manifest, read_table
@@ -106,7 +106,8 @@ def export_tabformer(
     if manifest["status"] != "complete" and not allow_partial:
         raise InputError(
             f"dataset {str(directory)!r} is partial (its run did not finish); finish or re-run it first "
-            "(or pass allow_partial=True to export the shards written so far)"
+            f"(or {FIX} to export the shards written so far)",
+            fix=option_fix("allow_partial", "--allow-partial"),
         )
     outs = [Path(p) for p in (out_csv, users_csv, cards_csv) if p is not None]
     if len({p.resolve() for p in outs}) != len(outs):
@@ -131,7 +132,8 @@ def export_tabformer(
                 if max_time is None:
                     raise InputError(
                         f"dataset {str(directory)!r} has no transactions to take the end year from; "
-                        "pass end_year for the Current Age column"
+                        f"{FIX} for the Current Age column",
+                        fix=Fix("pass end_year=YEAR", "pass --end-year YEAR"),
                     )
                 year = int(np.datetime64(max_time, "s").astype("datetime64[Y]").astype(np.int64)) + 1970
             n_users = write_sd254_users(read_table(directory, "consumers"), users_tmp, end_year=year)
