@@ -10,7 +10,7 @@ from cardworld.bench.polars_targets import bench_frame, polars_support, polars_t
 from cardworld.bench.suites import SUITE_1, SUITE_20
 from cardworld.errors import InputError
 from cardworld.targets import MixedTarget, TargetSpec, compute_targets_batch, output_names
-from cardworld.targets.calendar import calendar_buckets
+from cardworld.dates import calendar_buckets
 from cardworld.targets.spec import CALENDAR_UNITS, AnySpec
 
 pl = pytest.importorskip("polars")

@@ -41,7 +41,7 @@ from cardworld.io.cards import latest_card_issues
 from cardworld.io.dataset import iter_shards, read_manifest, read_table
 from cardworld.io.schema import conform
 from cardworld.jit import JIT_OPTIONS, kernel
-from cardworld.targets.calendar import civil_date
+from cardworld.dates import civil_date
 
 TABFORMER_HEADER = (
     "User,Card,Year,Month,Day,Time,Amount,Use Chip,Merchant Name,Merchant City,Merchant State,Zip,MCC,"

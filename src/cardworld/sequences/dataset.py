@@ -46,7 +46,7 @@ from cardworld.sequences.source import (
     resolve_columns,
 )
 from cardworld.targets import compile_plan, compute_targets_batch
-from cardworld.targets.calendar import civil_date
+from cardworld.dates import civil_date
 from cardworld.targets.plan import TargetPlan
 from cardworld.targets.spec import AnySpec
 

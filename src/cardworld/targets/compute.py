@@ -6,9 +6,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from cardworld.dates import SECONDS_PER_DAY, calendar_buckets
 from cardworld.errors import InputError
 from cardworld.targets import kernels as K
-from cardworld.targets.calendar import SECONDS_PER_DAY, calendar_buckets
 from cardworld.targets.plan import TargetPlan, compile_plan
 from cardworld.targets.spec import CALENDAR_UNITS, AnySpec
 

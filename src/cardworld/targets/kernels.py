@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from cardworld.dates import SECONDS_PER_DAY, CalendarUnit, bucket_of_day
 from cardworld.jit import kernel
-from cardworld.targets.calendar import DAY, MONTH, QUARTER, WEEK, YEAR, bucket_of_day
 
 ERR_NONE, ERR_UNSORTED, ERR_NONFINITE, ERR_MCC = 0, 1, 2, 3
 MCC_LIMIT = 10000
@@ -44,8 +44,8 @@ def day_range(time: np.ndarray, offsets: np.ndarray) -> tuple[int, int]:
     for u in range(offsets.size - 1):
         a, b = offsets[u], offsets[u + 1]
         if b > a:
-            lo = min(lo, time[a] // 86400, time[b - 1] // 86400)
-            hi = max(hi, time[a] // 86400, time[b - 1] // 86400)
+            lo = min(lo, time[a] // SECONDS_PER_DAY, time[b - 1] // SECONDS_PER_DAY)
+            hi = max(hi, time[a] // SECONDS_PER_DAY, time[b - 1] // SECONDS_PER_DAY)
     return lo, hi
 
 
@@ -53,7 +53,7 @@ def day_range(time: np.ndarray, offsets: np.ndarray) -> tuple[int, int]:
 def unit_tables(day_lo: int, n_days: int, unit_used: np.ndarray) -> np.ndarray:
     """(5, n_days) bucket id per day for the month, quarter and year units (others are plain arithmetic)."""
     tab = np.zeros((5, n_days), dtype=np.int64)
-    for unit in (MONTH, QUARTER, YEAR):
+    for unit in (CalendarUnit.MONTH, CalendarUnit.QUARTER, CalendarUnit.YEAR):
         if unit_used[unit]:
             for d in range(n_days):
                 tab[unit, d] = bucket_of_day(unit, day_lo + d)
@@ -71,13 +71,13 @@ def _is_sorted(time, a, n) -> bool:
 @kernel
 def _user_days(time, a, n, day_lo, days) -> None:
     """Day index of each row; unsigned 32-bit division (vectorisable) when the offset fits."""
-    base = day_lo * 86400
+    base = day_lo * SECONDS_PER_DAY
     if time[a + n - 1] - base < 2**32:
         for i in range(n):
-            days[i] = day_lo + np.int64(np.uint32(time[a + i] - base) // np.uint32(86400))
+            days[i] = day_lo + np.int64(np.uint32(time[a + i] - base) // np.uint32(SECONDS_PER_DAY))
     else:
         for i in range(n):
-            days[i] = time[a + i] // 86400
+            days[i] = time[a + i] // SECONDS_PER_DAY
 
 
 @kernel
@@ -153,10 +153,10 @@ def _locate_error(time, values, mcc, a, n, check_mcc, err) -> None:
 
 @kernel
 def _user_buckets(days, n, unit, day_lo, tab, use_tab, out) -> None:
-    if unit == DAY:
+    if unit == CalendarUnit.DAY:
         for i in range(n):
             out[i] = days[i]
-    elif unit == WEEK:
+    elif unit == CalendarUnit.WEEK:
         for i in range(n):
             out[i] = (days[i] + 3) // 7
     elif use_tab:
@@ -216,7 +216,7 @@ def _duration_bounds(tpad, n, b_day, fi_day, r_day, mode, d, ws, we) -> None:
     top = r_day + 1
     for i in range(n):
         lim = tpad[i] + d if lead else tpad[i] - d
-        rel = lim // 86400 - d0
+        rel = lim // SECONDS_PER_DAY - d0
         p = fi_day[min(max(rel, 0), top)]
         c = 0
         for q in range(8):
@@ -500,8 +500,8 @@ def targets_kernel(
         if kind == WIN_CAL:
             need_fi[windows[w, 1]] = True
         if kind == WIN_DUR:  # duration bounds search within the day: they need the day table
-            want_unit[DAY] = True
-            need_fi[DAY] = True
+            want_unit[CalendarUnit.DAY] = True
+            need_fi[CalendarUnit.DAY] = True
         if spec_int[q, 3] >= 0:
             need_channel[spec_int[q, 3]] = True
         if agg == AGG_COUNT or agg == AGG_MEAN or (agg == AGG_SUM and spec_float[q, 0] != 0.0):
@@ -548,7 +548,7 @@ def targets_kernel(
             return
         if need_days:
             _user_days(time, a, n, day_lo, days)
-        if need_fi[DAY]:
+        if need_fi[CalendarUnit.DAY]:
             tpad[:n] = time[a : a + n]
             tpad[n : n + 9] = np.iinfo(np.int64).max
 
@@ -589,7 +589,17 @@ def targets_kernel(
             if kind == WIN_CAL:
                 _calendar_bounds(buckets[unit], fi[unit], fr[unit], n, mode, param, ws[w], we[w])
             elif kind == WIN_DUR:
-                _duration_bounds(tpad, n, buckets[DAY], fi[DAY], fr[DAY], mode, param, ws[w], we[w])
+                _duration_bounds(
+                    tpad,
+                    n,
+                    buckets[CalendarUnit.DAY],
+                    fi[CalendarUnit.DAY],
+                    fr[CalendarUnit.DAY],
+                    mode,
+                    param,
+                    ws[w],
+                    we[w],
+                )
             else:
                 _simple_bounds(kind, n, mode, param, ws[w], we[w])
 

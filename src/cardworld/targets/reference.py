@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from cardworld.dates import SECONDS_PER_DAY
 from cardworld.errors import InputError
 from cardworld.targets.plan import TargetPlan
 from cardworld.targets.spec import (
@@ -32,7 +33,6 @@ from cardworld.targets.spec import (
 )
 
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
-_SECONDS_PER_DAY = 86400
 
 
 # --- inputs ---
@@ -89,7 +89,7 @@ def _column(name: str, x: np.ndarray | None, n: int) -> np.ndarray:
 
 def _bucket(seconds: int, unit: str) -> int:
     """Index of the calendar period holding `seconds`; consecutive periods have consecutive indices."""
-    day = dt.date.fromordinal(_EPOCH_ORDINAL + seconds // _SECONDS_PER_DAY)
+    day = dt.date.fromordinal(_EPOCH_ORDINAL + seconds // SECONDS_PER_DAY)
     if unit == "day":
         return day.toordinal()
     if unit == "week":

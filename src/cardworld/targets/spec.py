@@ -28,14 +28,27 @@ from pydantic import (
     model_validator,
 )
 
+from cardworld.dates import (
+    CALENDAR_UNIT_NAMES,
+    SECONDS_PER_DAY,
+    SECONDS_PER_HOUR,
+    SECONDS_PER_MINUTE,
+    SECONDS_PER_WEEK,
+)
 from cardworld.errors import SpecError
 from cardworld.validation import describe_errors
 
 Agg = Literal["sum", "mean", "max", "min", "count", "top_k"]
 Mode = Literal["expanding", "full", "next", "trailing", "leading"]
 
-CALENDAR_UNITS = ("day", "week", "month", "quarter", "year")
-DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+CALENDAR_UNITS = CALENDAR_UNIT_NAMES  # a calendar window's name; its index is its CalendarUnit
+DURATION_SECONDS = {
+    "s": 1,
+    "m": SECONDS_PER_MINUTE,
+    "h": SECONDS_PER_HOUR,
+    "d": SECONDS_PER_DAY,
+    "w": SECONDS_PER_WEEK,
+}
 MODES_BY_KIND = {
     "calendar": ("expanding", "full", "next"),
     "duration": ("trailing", "leading"),

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from cardworld.config import WorldConfig
-from cardworld.world.consumers import Consumers, norm_ppf
+from cardworld.stats import norm_ppf
+from cardworld.world.consumers import Consumers
 
 CLOSE_HAZARD = 0.012  # yearly closing hazard of a credit/debit account
 # OPEN_YEARS_BOOST undoes the adult-life bound (the young cannot have old accounts) so years_account_open

@@ -50,6 +50,7 @@ import numpy as np
 from cardworld.config import WorldConfig
 from cardworld.errors import InputError
 from cardworld.rng import Stream, stream
+from cardworld.stats import norm_ppf
 from cardworld.world.card_life import (
     CLOSE_HAZARD,
     MAX_YEARS_OPEN,
@@ -63,7 +64,7 @@ from cardworld.world.card_life import (
     opening_days,
     pin_years,
 )
-from cardworld.world.consumers import MAX_CARDS, Consumers, cards_pmf, norm_ppf
+from cardworld.world.consumers import MAX_CARDS, Consumers, cards_pmf
 from cardworld.world.luhn import BRANDS, card_numbers
 
 CARD_TYPES: tuple[str, ...] = ("Debit", "Credit", "Debit (Prepaid)")

@@ -1,6 +1,6 @@
-"""Calendar buckets with integer arithmetic only (no datetime objects in the hot path).
+"""Time on the ground floor: seconds per day, civil dates, and calendar buckets, for every layer.
 
-Timestamps are int64 seconds of naive wall-clock time. A bucket id is a consecutive integer per calendar
+Integer arithmetic only (no datetime objects in the hot path). Timestamps are int64 seconds of naive wall-clock time. A bucket id is a consecutive integer per calendar
 period, so "B(i) - periods" counts calendar periods, not non-empty ones:
 day = floor(t / 86400); week = floor((day + 3) / 7) (ISO weeks, Monday start: 1970-01-01 was a Thursday,
 so weeks never split at New Year); month = 12 * year + month - 1; quarter = 4 * year + (month - 1) // 3; year.
@@ -8,12 +8,30 @@ so weeks never split at New Year); month = 12 * year + month - 1; quarter = 4 * 
 
 from __future__ import annotations
 
+from enum import IntEnum
+
 import numpy as np
 
 from cardworld.jit import kernel
 
-DAY, WEEK, MONTH, QUARTER, YEAR = 0, 1, 2, 3, 4
+SECONDS_PER_MINUTE = 60
+SECONDS_PER_HOUR = 3600
 SECONDS_PER_DAY = 86400
+SECONDS_PER_WEEK = 7 * SECONDS_PER_DAY
+DAYS_PER_YEAR = 365.25  # mean Gregorian-ish year, for ages and rates
+
+
+class CalendarUnit(IntEnum):
+    """A calendar period (not a number of seconds); its value indexes CALENDAR_UNIT_NAMES."""
+
+    DAY = 0
+    WEEK = 1
+    MONTH = 2
+    QUARTER = 3
+    YEAR = 4
+
+
+CALENDAR_UNIT_NAMES = tuple(u.name.lower() for u in CalendarUnit)  # "day" ... "year", as specs write them
 
 
 @kernel
@@ -43,15 +61,15 @@ def civil_from_days(z: int) -> tuple[int, int]:
 
 @kernel
 def bucket_of_day(unit: int, day: int) -> int:
-    """Bucket id of a day count for a calendar unit (DAY..YEAR)."""
-    if unit == DAY:
+    """Bucket id of a day count for a calendar unit (a CalendarUnit)."""
+    if unit == CalendarUnit.DAY:
         return day
-    if unit == WEEK:
+    if unit == CalendarUnit.WEEK:
         return (day + 3) // 7
     y, m = civil_from_days(day)
-    if unit == MONTH:
+    if unit == CalendarUnit.MONTH:
         return y * 12 + m - 1
-    if unit == QUARTER:
+    if unit == CalendarUnit.QUARTER:
         return y * 4 + (m - 1) // 3
     return y
 
@@ -69,8 +87,8 @@ def _buckets(time: np.ndarray, unit: int, out: np.ndarray) -> None:
 
 
 def calendar_buckets(time: np.ndarray, unit: int) -> np.ndarray:
-    """Bucket id (int64) of every timestamp (int64 seconds) for a calendar unit."""
+    """Bucket id (int64) of every timestamp (int64 seconds) for a calendar unit (a CalendarUnit)."""
     t = np.ascontiguousarray(time, dtype=np.int64)
     out = np.empty(t.size, dtype=np.int64)
-    _buckets(t, unit, out)
+    _buckets(t, int(unit), out)
     return out
