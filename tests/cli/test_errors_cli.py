@@ -125,3 +125,9 @@ def test_usage_errors_are_one_line_too(tmp_path, args, fragment):
     r = run_cli(*args, cwd=tmp_path)
     assert_one_line_error(r, fragment)
     assert "--help" in r.stderr  # and say where to look
+
+
+def test_bad_choice_has_no_pydantic_prefix(tmp_path):
+    r = run_cli("export", str(tmp_path), "--format", "csv", "--out", str(tmp_path / "t.csv"), cwd=tmp_path)
+    assert_one_line_error(r, "'csv' is not one of 'tabformer'")
+    assert "Value error" not in r.stderr

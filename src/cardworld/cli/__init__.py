@@ -31,7 +31,10 @@ def main() -> None:
     except ClickException as err:  # a bad option or value: one line, like every other error
         where = f"; see '{err.ctx.command_path} --help'" if getattr(err, "ctx", None) else ""
         err_console.print(
-            f"error: {err.format_message().rstrip('.')}{where}", markup=False, highlight=False, soft_wrap=True
+            f"error: {err.format_message().replace('Value error, ', '').rstrip('.')}{where}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
         )
         sys.exit(err.exit_code)
     except CardworldError as err:
