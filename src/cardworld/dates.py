@@ -8,6 +8,7 @@ so weeks never split at New Year); month = 12 * year + month - 1; quarter = 4 * 
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import IntEnum
 
 import numpy as np
@@ -19,6 +20,12 @@ SECONDS_PER_HOUR = 3600
 SECONDS_PER_DAY = 86400
 SECONDS_PER_WEEK = 7 * SECONDS_PER_DAY
 DAYS_PER_YEAR = 365.25  # mean Gregorian-ish year, for ages and rates
+_EPOCH = dt.date(1970, 1, 1)
+
+
+def epoch_day(d: dt.date) -> int:
+    """Days since 1970-01-01 of a date (the day numbers every layer uses)."""
+    return (d - _EPOCH).days
 
 
 class CalendarUnit(IntEnum):

@@ -8,11 +8,12 @@ import math
 import numpy as np
 import pytest
 
+from cardworld.codes import AccountKind
 from cardworld.errors import InputError
 from cardworld.sim.balances import ERROR_REASONS, errors_to_strings, month_starts, simulate_balances
 
 PIN, INSUF, GLITCH, CARD, CVV, EXP, ZIP = 1, 2, 4, 8, 16, 32, 64
-CREDIT, DEBIT, PREPAID = 0, 1, 2
+CREDIT, DEBIT, PREPAID = (int(k) for k in (AccountKind.CREDIT, AccountKind.DEBIT, AccountKind.PREPAID))
 NO_ERRORS = {
     "p_bad_pin": 0.0,
     "p_glitch": 0.0,

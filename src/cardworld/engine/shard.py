@@ -9,14 +9,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from cardworld.codes import ACCOUNT_KIND_NAMES, CARD_TYPE_NAMES, TRIP_KIND_NAMES
 from cardworld.config import WorldConfig
+from cardworld.dates import SECONDS_PER_DAY, SECONDS_PER_MINUTE
 from cardworld.io.atomic import atomic_output
 from cardworld.io.dataset import ShardInfo, write_shard
 from cardworld.io.schema import build_table, cash_table, conform, empty_table, transactions_table
 from cardworld.sim.consumer import ConsumerInput, ConsumerOutput, merchant_place, simulate_consumer
 from cardworld.sim.context import SimContext
 from cardworld.sim.detectors import Detector
-from cardworld.sim.trips import TRIP_KINDS
+from cardworld.sim.fraud_world import FraudWorld
 from cardworld.world.cards import make_cards
 from cardworld.world.consumers import make_consumers
 from cardworld.world.fraudsters import twin_group
@@ -25,27 +27,35 @@ from cardworld.world.merchants import FOREIGN_BASE, ONLINE_CELL, merchant_hash
 from cardworld.world.reissue import replace_revoked
 
 STAGED_TABLES = ("consumers", "cards", "accounts", "trips", "cash", "merchants")
-_CARD_KIND = {"Credit": 0, "Debit": 1, "Debit (Prepaid)": 2}
-_ACCT_KIND = {"credit": 0, "debit": 1, "prepaid": 2}
+_CARD_KIND = {name: code for code, name in enumerate(CARD_TYPE_NAMES)}  # cardworld.codes.CardType
+_ACCT_KIND = {name: code for code, name in enumerate(ACCOUNT_KIND_NAMES)}  # cardworld.codes.AccountKind
 
 
 @lru_cache(maxsize=2)
-def _context(cfg_json: str) -> SimContext:
-    return SimContext.build(WorldConfig.model_validate_json(cfg_json))
+def _worlds(cfg_json: str) -> tuple[SimContext, FraudWorld | None]:
+    cfg = WorldConfig.model_validate_json(cfg_json)
+    ctx = SimContext.build(cfg)
+    return ctx, FraudWorld.build(ctx) if cfg.fraud.enabled else None
 
 
 def context(cfg: WorldConfig) -> SimContext:
     """The per-process shared knowledge for this config (built once, then cached)."""
-    return _context(cfg.model_dump_json())
+    return _worlds(cfg.model_dump_json())[0]
+
+
+def fraud_world(cfg: WorldConfig) -> FraudWorld | None:
+    """The per-process fraud world on top of context(cfg) (None with fraud off; built once, then cached)."""
+    return _worlds(cfg.model_dump_json())[1]
 
 
 def run_shard(cfg: WorldConfig, k: int, out_dir: str, detector: Detector | None = None) -> ShardInfo:
-    ctx = context(cfg)
+    """Simulate shard k's consumers and write its transactions part file and staging parts."""
+    ctx, fraud = context(cfg), fraud_world(cfg)
     lo, hi = cfg.shard_bounds(k)
     ids = np.arange(lo, hi, dtype=np.int64)
     consumers = make_consumers(cfg, ids)
     cards, accounts = make_cards(cfg, consumers)
-    outs = [simulate_consumer(ctx, c, detector) for c in consumer_inputs(consumers, cards, accounts)]
+    outs = [simulate_consumer(ctx, fraud, c, detector) for c in consumer_inputs(consumers, cards, accounts)]
     outs = [o for o in outs if o is not None]
     cards = replace_revoked(
         cfg,
@@ -68,15 +78,15 @@ def run_shard(cfg: WorldConfig, k: int, out_dir: str, detector: Detector | None 
     _stage(staging, "cash", k, cash_table(_concat([o.cash for o in outs], card=False), vocab, check=False))
     _stage(staging, "merchants", k, _merchants_table(ctx, outs))
     if k == 0:  # global: every worker could build it; the first shard stages it once
-        _stage(staging, "fraudsters", k, fraudsters_table(ctx))
+        _stage(staging, "fraudsters", k, fraudsters_table(fraud))
     return info
 
 
-def fraudsters_table(ctx: SimContext) -> pa.Table:
+def fraudsters_table(fraud: FraudWorld | None) -> pa.Table:
     """The fraudster population as a table (empty with fraud off)."""
-    if ctx.fraud is None:
+    if fraud is None:
         return empty_table("fraudsters")
-    return build_table("fraudsters", ctx.fraud.fraudsters.table_columns())
+    return build_table("fraudsters", fraud.fraudsters.table_columns())
 
 
 def staged_part(staging: Path, name: str, k: int) -> Path:
@@ -192,9 +202,9 @@ def _trips_table(ctx: SimContext, outs: list[ConsumerOutput]) -> pa.Table:
         "trips",
         {
             "user_id": user,
-            "kind": np.asarray(TRIP_KINDS, dtype=object)[kind],
-            "start": start * 86400,
-            "end": (end + 1) * 86400 - 60,
+            "kind": np.asarray(TRIP_KIND_NAMES, dtype=object)[kind],
+            "start": start * SECONDS_PER_DAY,
+            "end": (end + 1) * SECONDS_PER_DAY - SECONDS_PER_MINUTE,
             "destination": np.asarray(ctx.dest.city, dtype=object)[d],
             "country": np.asarray(ctx.dest.country, dtype=object)[d],
             "foreign": np.asarray(ctx.dest.foreign)[d],
@@ -235,4 +245,4 @@ def _merchants_table(ctx: SimContext, outs: list[ConsumerOutput]) -> pa.Table:
     )
 
 
-__all__ = ["STAGED_TABLES", "consumer_inputs", "context", "run_shard", "staged_part"]
+__all__ = ["STAGED_TABLES", "consumer_inputs", "context", "fraud_world", "run_shard", "staged_part"]

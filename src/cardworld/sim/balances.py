@@ -4,8 +4,8 @@
                                         pay_share, paycheck, pay_period, start_day, u, p_bad_pin=..., ...)
     text = errors_to_strings(errors)   # None or "Bad PIN,Insufficient Balance" ...
 
-Each account has one number, its balance: for credit (kind 0) the amount owed, for debit (1) and prepaid (2)
-the money available. Everything is one pass in time order over the consumer's rows; money events happen at
+Each account has one number, its balance: for credit (kind AccountKind.CREDIT) the amount owed, for debit and
+prepaid the money available. Everything is one pass in time order over the consumer's rows; money events happen at
 00:00 of their day, so they come before every row of that day, and only on days after `start_day` (the
 balances are `balance0` at the start of `start_day`, after that day's events).
 
@@ -39,7 +39,8 @@ Rows
     check repeated: a mistyped PIN usually goes through the second time, an empty account does not. The
     caller writes the retry as its own row a little later.
 
-The errors mask has bit k set for ERROR_REASONS[k]; TabFormer writes the reasons comma-joined in that order.
+The errors mask has bit k set for ERROR_REASONS[k] (cardworld.codes.DeclineReason); TabFormer writes the
+reasons comma-joined in that order.
 The balance returned per row is that row's account balance after the row.
 """
 
@@ -47,14 +48,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from cardworld.codes import DECLINE_REASON_NAMES, AccountKind, DeclineReason
+from cardworld.dates import SECONDS_PER_DAY
 from cardworld.errors import InputError
-from cardworld.io.schema import ERROR_REASONS  # the contract's order: bit k is ERROR_REASONS[k]
 from cardworld.jit import kernel
 
-BAD_PIN, INSUFFICIENT, GLITCH, BAD_CARD_NUMBER, BAD_CVV, BAD_EXPIRATION, BAD_ZIP = (1 << k for k in range(7))
+ERROR_REASONS = DECLINE_REASON_NAMES  # the contract's order: bit k is ERROR_REASONS[k]
+BAD_PIN, INSUFFICIENT, GLITCH, BAD_CARD_NUMBER, BAD_CVV, BAD_EXPIRATION, BAD_ZIP = (
+    1 << r for r in DeclineReason
+)
 
-CREDIT, DEBIT, PREPAID = 0, 1, 2
-SECONDS_PER_DAY = 86400
+CREDIT, DEBIT, PREPAID = int(AccountKind.CREDIT), int(AccountKind.DEBIT), int(AccountKind.PREPAID)
 MIN_PAYMENT = 25.0  # credit: minimum monthly payment in dollars ...
 MIN_PAYMENT_SHARE = 0.02  # ... or this share of the amount owed, whichever is larger
 BILLS_SHARE = 0.6  # debit: non-card outflow per paycheck, as a share of the paycheck
@@ -223,40 +227,10 @@ def _per_row(name: str, x, dtype, n: int) -> np.ndarray:
     return arr
 
 
-def simulate_balances(
-    time: np.ndarray,
-    amount: np.ndarray,
-    account: np.ndarray,
-    card_present: np.ndarray,
-    pin_used: np.ndarray,
-    kind: np.ndarray,
-    limit: np.ndarray,
-    balance0: np.ndarray,
-    pay_share: np.ndarray,
-    paycheck: np.ndarray,
-    pay_period: np.ndarray,
-    start_day: int,
-    u: np.ndarray,
-    p_bad_pin: float,
-    p_glitch: float,
-    p_bad_card_number: float,
-    p_bad_cvv: float,
-    p_bad_expiration: float,
-    p_bad_zip: float,
-    p_retry: float = 0.0,
-    alt_account: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(errors uint8 bitmask per row, retry errors int16 per row (-1: not retried), balance after each row
-    float64). Declined rows don't move money; a retried decline is tried again at once (same card, amount
-    and account, or after Insufficient Balance on alt_account where that row has one (>= 0)) and its
-    errors are returned in retry errors.
-
-    time: int64 seconds, sorted ascending (one consumer's card rows); amount: float64 dollars (negative is a
-    refund); account: int32 account of each row (0..n_accounts-1); card_present, pin_used: bool per row;
-    kind (int8: 0 credit, 1 debit, 2 prepaid), limit, balance0, pay_share, paycheck, pay_period (int32 days):
-    per account; start_day: day number at which balances are balance0; u: float64 (n, 4) uniforms in [0, 1).
-    See the module docstring for the mechanics.
-    """
+def _checked(time, amount, account, card_present, pin_used, kind, limit, balance0, pay_share, paycheck,
+             pay_period, u, alt_account):  # fmt: skip
+    """simulate_balances' inputs as contiguous arrays of the kernel's dtypes; InputError naming the
+    argument (and row) where one is malformed."""
     t = np.ascontiguousarray(time, dtype=np.int64)
     if t.ndim != 1:
         raise InputError(f"time: expected a 1-d array, got shape {t.shape}")
@@ -300,14 +274,58 @@ def simulate_balances(
     if n and (acc.min() < 0 or acc.max() >= m):
         i = int(np.flatnonzero((acc < 0) | (acc >= m))[0])
         raise InputError(f"account: row {i} has account {int(acc[i])}, outside 0..{m - 1}")
-    if m and (kd.min() < CREDIT or kd.max() > PREPAID):
-        raise InputError("kind: values must be 0 (credit), 1 (debit) or 2 (prepaid)")
+    if m and not np.all(np.isin(kd, [CREDIT, DEBIT, PREPAID])):
+        raise InputError(
+            f"kind: values must be {DEBIT} (debit), {CREDIT} (credit) or {PREPAID} (prepaid), as cardworld.codes.AccountKind"
+        )
     if np.any((kd == DEBIT) & (per_acc["pay_period"] < 1)):
         raise InputError("pay_period: must be >= 1 day for debit accounts")
     for name in ("limit", "balance0", "pay_share", "paycheck"):
         if not np.all(np.isfinite(per_acc[name])):
             raise InputError(f"{name}: values must be finite")
 
+    return t, amt, acc, cp, pin, kd, per_acc, alt, uu
+
+
+def simulate_balances(
+    time: np.ndarray,
+    amount: np.ndarray,
+    account: np.ndarray,
+    card_present: np.ndarray,
+    pin_used: np.ndarray,
+    kind: np.ndarray,
+    limit: np.ndarray,
+    balance0: np.ndarray,
+    pay_share: np.ndarray,
+    paycheck: np.ndarray,
+    pay_period: np.ndarray,
+    start_day: int,
+    u: np.ndarray,
+    p_bad_pin: float,
+    p_glitch: float,
+    p_bad_card_number: float,
+    p_bad_cvv: float,
+    p_bad_expiration: float,
+    p_bad_zip: float,
+    p_retry: float = 0.0,
+    alt_account: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(errors uint8 bitmask per row, retry errors int16 per row (-1: not retried), balance after each row
+    float64). Declined rows don't move money; a retried decline is tried again at once (same card, amount
+    and account, or after Insufficient Balance on alt_account where that row has one (>= 0)) and its
+    errors are returned in retry errors.
+
+    time: int64 seconds, sorted ascending (one consumer's card rows); amount: float64 dollars (negative is a
+    refund); account: int32 account of each row (0..n_accounts-1); card_present, pin_used: bool per row;
+    kind (int8 cardworld.codes.AccountKind), limit, balance0, pay_share, paycheck, pay_period (int32 days):
+    per account; start_day: day number at which balances are balance0; u: float64 (n, 4) uniforms in [0, 1).
+    See the module docstring for the mechanics.
+    """
+    t, amt, acc, cp, pin, kd, per_acc, alt, uu = _checked(
+        time, amount, account, card_present, pin_used, kind, limit, balance0, pay_share, paycheck, pay_period,
+        u, alt_account,
+    )  # fmt: skip
+    n = t.size
     errors = np.zeros(n, dtype=np.uint8)
     retry = np.full(n, -1, dtype=np.int16)
     bal = np.empty(n, dtype=np.float64)

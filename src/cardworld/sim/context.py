@@ -7,10 +7,8 @@ per-consumer code only indexes arrays.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -18,20 +16,14 @@ from cardworld.config import WorldConfig
 from cardworld.data.catalogue import Catalogue, load_catalogue
 from cardworld.data.destinations import Destinations, load_destinations
 from cardworld.data.geography import Cities, ZipTable, load_zips
+from cardworld.dates import SECONDS_PER_DAY, epoch_day
 from cardworld.world.merchants import merchant_count
-
-if TYPE_CHECKING:  # pragma: no cover
-    from cardworld.sim.fraud_world import FraudWorld
 
 YEAR0 = 1900  # per-year tables start here
 N_YEARS = 220
 CALENDAR_MARGIN = 7  # days of calendar tables either side of the run (retries just after midnight)
 CARD_RATE_YEAR = 2010  # the year the catalogue's card purchase rates describe
 SMALL_CASH, LARGE_CASH = 1.5, 0.7  # cash propensity below / above cfg.cash.small_amount
-
-
-def epoch_day(d: dt.date) -> int:
-    return (d - dt.date(1970, 1, 1)).days
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,7 +60,6 @@ class SimContext:
     calendar_day0: int
     year_of_day: np.ndarray  # int16
     day_of_month: np.ndarray  # int8, 1..31
-    fraud: FraudWorld | None = None  # fraudsters and campaigns (None when cfg.fraud.enabled is off)
 
     def year(self, day: np.ndarray) -> np.ndarray:
         """Calendar year of epoch days within the run (and a few days either side)."""
@@ -138,7 +129,7 @@ class SimContext:
         day0 = epoch_day(cfg.start) - CALENDAR_MARGIN
         cal = np.arange(day0, epoch_day(cfg.end) + CALENDAR_MARGIN).astype("datetime64[D]")
         cash_boost = 1.0 / (1.0 - np.clip(_item_cash_share(cfg, cat, cash[CARD_RATE_YEAR - YEAR0]), 0, 0.6))
-        ctx = cls(
+        return cls(
             cfg=cfg,
             catalogue=cat,
             zips=zips,
@@ -158,7 +149,7 @@ class SimContext:
             mcc_gcum=mcc_gcum,
             online_share=np.clip(online, 0.0, 0.97),
             chip_adoption=chip,
-            chip_shift=epoch_day(cfg.channels.chip_shift_date) * 86400,
+            chip_shift=epoch_day(cfg.channels.chip_shift_date) * SECONDS_PER_DAY,
             cash_share=cash,
             rate_scale=cfg.table1.transactions_per_year.mean / total,
             cash_boost=cash_boost,
@@ -166,11 +157,6 @@ class SimContext:
             year_of_day=(cal.astype("datetime64[Y]").astype(np.int64) + 1970).astype(np.int16),
             day_of_month=((cal - cal.astype("datetime64[M]")).astype(np.int64) + 1).astype(np.int8),
         )
-        if not cfg.fraud.enabled:
-            return ctx
-        from cardworld.sim.fraud_world import FraudWorld  # it builds on this context (and its epoch_day)
-
-        return replace(ctx, fraud=FraudWorld.build(ctx))
 
 
 def _item_cash_share(cfg: WorldConfig, cat: Catalogue, year_share: float) -> np.ndarray:
@@ -186,4 +172,4 @@ def _nearest(cities: Cities, lat: float, lon: float) -> int:
     return int(np.argmin(d))
 
 
-__all__ = ["SimContext", "epoch_day"]
+__all__ = ["SimContext"]

@@ -26,18 +26,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from cardworld.dates import SECONDS_PER_DAY
 from cardworld.rng import Stream, stream
+from cardworld.sim.context import SimContext
 from cardworld.sim.detectors import CardHistory, Detector, first_flag
 from cardworld.sim.fraud_kernels import leak_events
 from cardworld.sim.fraud_world import (
     BREACH_WEIGHT,
     CARD_NOT_PRESENT,
     CARD_PRESENT,
-    DAY,
     OWNER_SIGMA,
     RANDOM,
     SHIM_WEIGHT,
     Episode,
+    FraudWorld,
 )
 from cardworld.world.fraudsters import twin_group
 from cardworld.world.merchants import FOREIGN_BASE, merchant_hash
@@ -57,7 +59,8 @@ class FraudRows:
 
 
 def simulate_fraud(
-    ctx,
+    ctx: SimContext,
+    fw: FraudWorld,
     c,
     t: np.ndarray,
     cents: np.ndarray,
@@ -68,8 +71,8 @@ def simulate_fraud(
     k: np.ndarray,
     detector: Detector | None = None,
 ) -> FraudRows | None:
-    """Fraud on consumer c, given their genuine card rows (time-sorted; pre-decline). None: no fraud."""
-    fw = ctx.fraud
+    """Fraud on consumer c (a sim.consumer.ConsumerInput) in the fraud world fw, given their genuine card
+    rows (time-sorted; pre-decline). None: no fraud."""
     cfg = ctx.cfg
     fc = cfg.fraud
     n = t.size
@@ -101,7 +104,7 @@ def simulate_fraud(
     for card in cards.tolist():
         mine = ev[labels0[ev] == card]
         _card_timeline(
-            ctx, c, card, mine, ev_kind[np.isin(ev, mine)], t, cents, chan, issue, cell, mcc, k,
+            ctx, fw, c, card, mine, ev_kind[np.isin(ev, mine)], t, cents, chan, issue, cell, mcc, k,
             labels0 == card, group, attentiveness, detector, out,
         )  # fmt: skip
     return out.result()
@@ -134,15 +137,14 @@ class _Collector:
 
 
 def _card_timeline(
-    ctx, c, card, events, kinds, t, cents, chan, issue, cell, mcc, k, on_card, group, attentiveness,
+    ctx, fw, c, card, events, kinds, t, cents, chan, issue, cell, mcc, k, on_card, group, attentiveness,
     detector, out: _Collector,
 ) -> None:  # fmt: skip
     """Walk one card index through time: episodes from its leaks, each ending in a revocation that starts a
     new card number (under the same index) from which later leaks continue."""
-    fw = ctx.fraud
     fr = fw.fraudsters
     cfg = ctx.cfg
-    run_end = (ctx.end_day + 1) * DAY
+    run_end = (ctx.end_day + 1) * SECONDS_PER_DAY
     gen_start, busy = -1, -1
     mine = np.flatnonzero(on_card)
     while True:

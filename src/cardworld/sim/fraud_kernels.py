@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from cardworld.codes import Channel
+from cardworld.dates import SECONDS_PER_DAY
 from cardworld.jit import kernel
 
-DAY = 86400
+_SWIPE, _CHIP, _ONLINE = int(Channel.SWIPE), int(Channel.CHIP), int(Channel.ONLINE)
 
 
 @kernel
@@ -33,17 +35,17 @@ def leak_events(
     for i in range(n):
         if off_from <= t[i] < off_to:
             continue
-        d = min(max(t[i] // DAY - day0, 0), n_days - 1)
+        d = min(max(t[i] // SECONDS_PER_DAY - day0, 0), n_days - 1)
         c = chan[i]
-        if c == 0:
+        if c == _SWIPE:
             cp = 1.0
-        elif c == 1:
+        elif c == _CHIP:
             cp = shim
         else:
             cp = 0.0
         if has_chip[issue[i]]:
             cp *= chip_usable[d]
-        cnp = 1.0 if c == 2 else breach
+        cnp = 1.0 if c == _ONLINE else breach
         w[i, 0] = w_kind[0] * cp * intensity[0, d]
         w[i, 1] = w_kind[1] * cnp * intensity[1, d]
         w[i, 2] = random_w

@@ -1,7 +1,8 @@
 """What every fraud simulation in a process shares: the fraudsters, their campaigns, and how one fraud
 episode on one card unfolds.
 
-Built once per process (it hangs off SimContext as ``ctx.fraud``). The campaign intensity of a kind of
+Built once per process by the engine (engine.shard), on top of the SimContext, and passed to the
+simulator beside it (the context knows nothing of fraud). The campaign intensity of a kind of
 fraud on day d is the summed capacity of the fraudsters active that day (online work only once online
 shopping exists), scaled to mean 1 over the run: when few fraudsters are in the field, few cards leak.
 
@@ -16,22 +17,18 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from cardworld.codes import Channel
+from cardworld.dates import SECONDS_PER_DAY, epoch_day
 from cardworld.rng import Stream, stream
-from cardworld.sim.context import epoch_day
+from cardworld.sim.context import SimContext
 from cardworld.world.cards import OPEN_YEARS_BOOST, lognormal_params
 from cardworld.world.fraudsters import TRAVEL, Fraudsters, make_fraudsters
 from cardworld.world.merchants import FOREIGN_BASE, ONLINE_CELL, mix64
 
-if TYPE_CHECKING:  # pragma: no cover
-    from cardworld.sim.context import SimContext
-
-DAY = 86400
 CARD_PRESENT, CARD_NOT_PRESENT, RANDOM = 0, 1, 2
-SWIPE, CHIP, ONLINE = 0, 1, 2  # as sim.consumer
 # Fraudsters also buy what everybody buys (so that no MCC identifies fraud): MCCs drawn like genuine
 # purchases of ORDINARY_YEAR, online or in person. And small test purchases.
 ORDINARY_YEAR = 2015
@@ -96,8 +93,8 @@ class FraudWorld:
         intensity = np.zeros((groups, 2, n_days))
         for g in range(groups):
             for f in np.flatnonzero((fr.twin == g) | (fr.twin < 0)).tolist():
-                lo = max(int(fr.start[f] // DAY) - ctx.start_day, 0)
-                hi = min(int(fr.end[f] // DAY) - ctx.start_day, n_days)
+                lo = max(int(fr.start[f] // SECONDS_PER_DAY) - ctx.start_day, 0)
+                hi = min(int(fr.end[f] // SECONDS_PER_DAY) - ctx.start_day, n_days)
                 if lo < hi:
                     intensity[g, CARD_PRESENT, lo:hi] += fr.capacity[f] * (1.0 - fr.cnp_weight[f])
                     intensity[g, CARD_NOT_PRESENT, lo:hi] += fr.capacity[f] * fr.cnp_weight[f]
@@ -107,7 +104,7 @@ class FraudWorld:
         intensity = np.divide(intensity, mean, out=np.zeros_like(intensity), where=mean > 0)
         off = None
         if fc.off_from is not None and fc.off_to is not None:
-            off = (epoch_day(fc.off_from) * DAY, (epoch_day(fc.off_to) + 1) * DAY)
+            off = (epoch_day(fc.off_from) * SECONDS_PER_DAY, (epoch_day(fc.off_to) + 1) * SECONDS_PER_DAY)
         fw = cls(
             fraudsters=fr,
             day0=ctx.start_day,
@@ -115,9 +112,11 @@ class FraudWorld:
             rows_per_episode=np.ones(3),
             exposure=np.ones(2),
             chip_clone_usable=1.0
-            - CHIP_REFUSAL * ctx.chip_adoption[ctx.year(days) - 1900] * (days * DAY >= ctx.chip_shift),
+            - CHIP_REFUSAL
+            * ctx.chip_adoption[ctx.year(days) - 1900]
+            * (days * SECONDS_PER_DAY >= ctx.chip_shift),
             off=off,
-            first_online=first_online_day * DAY,
+            first_online=first_online_day * SECONDS_PER_DAY,
             all_mccs=np.unique(ctx.catalogue.mcc_codes).astype(np.int64),
             ordinary={online: _genuine_mix(ctx, online) for online in (False, True)},
             travel=_genuine_mix(ctx, None, travel=True),
@@ -152,10 +151,10 @@ class FraudWorld:
             delay = np.clip(np.exp(np.log(12.0) + 1.0 * rng.normal()), 0.5, 120.0)
         else:
             delay = np.clip(np.exp(np.log(3.0) + 0.7 * rng.normal()), 0.2, 30.0)
-        t0 = int(t_leak + delay * DAY)
+        t0 = int(t_leak + delay * SECONDS_PER_DAY)
         n = max(1, int(rng.poisson(fr.burst_rows[f])))
         span = max(1, int(np.ceil(fr.burst_days[f] * rng.uniform(0.5, 1.5))))
-        cand = t0 // DAY + np.arange(2 * span + 7)
+        cand = t0 // SECONDS_PER_DAY + np.arange(2 * span + 7)
         work = cand[fr.weekdays[f][(cand + 3) % 7]][:span]
         # Sessions: a few purchases minutes apart, each session on a working day within working hours.
         size = 1 + rng.poisson(SESSION_ROWS - 1, size=n)  # more than needed; cut at n rows
@@ -164,8 +163,8 @@ class FraudWorld:
         n_s = size.size
         day = rng.choice(work if work.size else cand[:span], size=n_s)
         hour = (int(fr.hour_start[f]) + rng.integers(0, int(fr.hour_span[f]), size=n_s)) % 24
-        start = day * DAY + hour * 3600 + rng.integers(0, 60, size=n_s) * 60
-        start = np.where(start < t0, start + DAY, start)
+        start = day * SECONDS_PER_DAY + hour * 3600 + rng.integers(0, 60, size=n_s) * 60
+        start = np.where(start < t0, start + SECONDS_PER_DAY, start)
         gap = np.maximum(np.round(rng.exponential(SESSION_GAP_MINUTES, size=n)), 1) * 60
         first = np.repeat(np.cumsum(size) - size, size)
         steps = np.cumsum(gap)
@@ -242,7 +241,9 @@ class FraudWorld:
         if n == 0:
             return np.zeros(0, dtype=bool), np.inf
         a = np.maximum(ep.cents, 0) / 100.0
-        rate = (1.0 + np.cumsum(a) / NOTICE_AMOUNT) / (attentiveness_days * DAY)  # per second, after row j
+        rate = (1.0 + np.cumsum(a) / NOTICE_AMOUNT) / (
+            attentiveness_days * SECONDS_PER_DAY
+        )  # per second, after row j
         seg = np.append(np.diff(ep.time), np.inf) * rate
         h_end = np.cumsum(seg)
         e = rng.exponential()
@@ -269,12 +270,12 @@ class FraudWorld:
         """Online, or at a terminal: a cloned chip card mostly falls back to the magnetic stripe, so only
         half the chip terminals read it as chip."""
         if online:
-            return np.full(t.size, ONLINE, dtype=np.int8)
+            return np.full(t.size, Channel.ONLINE, dtype=np.int8)
         ctx = self.ctx
         year = t.astype("datetime64[s]").astype("datetime64[Y]").astype(np.int64) + 1970
         adoption = ctx.chip_adoption[np.clip(year - 1900, 0, ctx.chip_adoption.size - 1)]
         chip = has_chip & (t >= ctx.chip_shift) & (rng.random(t.size) < 0.5 * adoption)
-        return np.where(chip, CHIP, SWIPE).astype(np.int8)
+        return np.where(chip, Channel.CHIP, Channel.SWIPE).astype(np.int8)
 
     def _mean_exposure(self) -> np.ndarray:
         """The leak weights' mean over the run's rows, estimated from the year tables (online share of

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cardworld.codes import TRIP_KIND_NAMES, TripKind
 from cardworld.config import Trips as TripsConfig
 
-HOME, GETAWAY, VACATION, BUSINESS = 0, 1, 2, 3
-TRIP_KINDS = ("home", "getaway", "vacation", "business")
+HOME, GETAWAY, VACATION, BUSINESS = (int(k) for k in TripKind)
+TRIP_KINDS = TRIP_KIND_NAMES
 
 
 @dataclass(frozen=True)
