@@ -13,8 +13,19 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cardworld.targets import MixedTarget, TargetSpec, compute_targets, compute_targets_batch, output_names
-from cardworld.targets.reference import reference_targets, reference_targets_batch
+from cardworld.targets import (
+    MixedTarget,
+    TargetSpec,
+    compute_targets,
+    compute_targets_batch,
+    output_names,
+    period_end_mask,
+)
+from cardworld.targets.reference import (
+    reference_period_end_mask,
+    reference_targets,
+    reference_targets_batch,
+)
 from cardworld.targets.spec import CALENDAR_UNITS, AnySpec, spec_output_names, topo_order
 
 RTOL, ATOL = 1e-5, 1e-4
@@ -334,3 +345,44 @@ def test_a_user_does_not_depend_on_the_others(specs: list[AnySpec], first, secon
     alone = fn(specs, **_data(first))[rows]
     moved = fn(specs, **cat)[int(off2[-1]) :]
     np.testing.assert_array_equal(moved, alone)
+
+
+CALENDAR_GRID = [s for s in GRID if s.window in CALENDAR_UNITS]
+CENTURIES = (
+    300 * 365 * DAY
+)  # more than kernel_prep.MAX_TABLE_DAYS (200 years) between a batch's first and last day
+
+
+@settings(SETTINGS, max_examples=15)
+@given(first=batches(max_users=2, max_rows=10), second=batches(max_users=2, max_rows=10))
+def test_batch_spanning_centuries_matches_reference(first, second) -> None:
+    """A batch over more than 200 years computes month/quarter/year buckets row by row instead of from a
+    per-day table; it must agree with the reference, and with each user computed alone (table path)."""
+    t1, a1, m1, off1, c1 = first
+    t2, a2, m2, off2, c2 = second
+    data = {
+        "time": np.concatenate([t1, t2 + CENTURIES]),
+        "amount": np.concatenate([a1, a2]),
+        "mcc": np.concatenate([m1, m2]),
+        "offsets": np.concatenate([off1, off1[-1] + off2[1:]]),
+        "columns": {"balance": np.concatenate([c1["balance"], c2["balance"]])},
+    }
+    assert_parity(CALENDAR_GRID, data)
+    whole = compute_targets_batch(CALENDAR_GRID, **data)
+    off = data["offsets"]
+    for u in range(off.size - 1):
+        rows = slice(int(off[u]), int(off[u + 1]))
+        alone = compute_targets(
+            CALENDAR_GRID, time=data["time"][rows], amount=data["amount"][rows], mcc=data["mcc"][rows]
+        )
+        np.testing.assert_array_equal(whole[rows], alone, err_msg=f"user {u}")
+
+
+@settings(SETTINGS, max_examples=100)
+@given(batch=batches(), unit=st.sampled_from(CALENDAR_UNITS), per_user=st.booleans())
+def test_period_end_mask_matches_reference(batch, unit: str, per_user: bool) -> None:
+    t, _, _, off, _ = batch
+    offsets = off if per_user else None
+    np.testing.assert_array_equal(
+        period_end_mask(t, unit, offsets=offsets), reference_period_end_mask(t, unit, offsets=offsets)
+    )

@@ -155,6 +155,35 @@ def test_duration_leading_includes_the_exact_boundary() -> None:
     )
 
 
+def test_duration_window_over_many_rows_in_one_day() -> None:
+    # 20 rows 5 minutes apart from 10:00, amount = row + 1. A 30-minute window holds the 5 rows before (or
+    # after) a row: trailing {j <= i: t_j > t_i - 30m} = rows i-5..i, leading {j > i: t_j <= t_i + 30m} =
+    # rows i+1..i+6. Late rows' trailing bound lies more than 8 rows into the day.
+    t = np.datetime64("2021-06-01T10:00", "s").astype(np.int64) + 300 * np.arange(20)
+    a = np.arange(1.0, 21.0)
+    trail_lo = [max(0, i - 5) for i in range(20)]
+    lead_hi = [min(19, i + 6) for i in range(20)]
+    check(
+        [TargetSpec(agg="count", window="30m")],
+        [i - lo + 1 for i, lo in enumerate(trail_lo)],
+        time=t,
+        amount=a,
+    )
+    check([TargetSpec(agg="min", window="30m")], [lo + 1 for lo in trail_lo], time=t, amount=a)
+    check(
+        [TargetSpec(agg="max", window="30m", mode="leading", fill=-1)],
+        [hi + 1 if hi > i else -1 for i, hi in enumerate(lead_hi)],
+        time=t,
+        amount=a,
+    )
+    check(
+        [TargetSpec(agg="count", window="30m", mode="leading")],
+        [hi - i for i, hi in enumerate(lead_hi)],
+        time=t,
+        amount=a,
+    )
+
+
 def test_count_windows_select_rows_then_filter() -> None:
     t = ts("2021-01-01", "2021-01-02", "2021-01-03", "2021-01-04", "2021-01-05")
     a = [1, 2, 4, 8, 16]

@@ -8,7 +8,9 @@ import numpy as np
 
 from cardworld.dates import SECONDS_PER_DAY, calendar_buckets
 from cardworld.errors import InputError
-from cardworld.targets import kernels as K
+from cardworld.targets.kernel_codes import ERR_NONE, ERR_NONFINITE, ERR_UNSORTED
+from cardworld.targets.kernel_prep import period_end_kernel
+from cardworld.targets.kernels import targets_kernel
 from cardworld.targets.plan import TargetPlan, compile_plan
 from cardworld.targets.spec import CALENDAR_UNITS, AnySpec
 
@@ -121,7 +123,7 @@ def compute_targets_batch(
     m = _as_mcc(mcc, n, plan.uses_mcc)
     out = np.empty((n, plan.n_columns), dtype=np.float32)
     err = np.zeros(3, dtype=np.int64)
-    K.targets_kernel(
+    targets_kernel(
         t,
         values,
         m,
@@ -147,7 +149,7 @@ def compute_targets_batch(
         out,
         err,
     )
-    if err[0] != K.ERR_NONE:
+    if err[0] != ERR_NONE:
         _raise_input_error(err, t, values, m, off, plan)
     if plan.n_columns != plan.n_outputs:  # hidden helper targets sit after the visible ones
         out = np.ascontiguousarray(out[:, : plan.n_outputs])
@@ -158,12 +160,12 @@ def _raise_input_error(err, t, values, m, off, plan) -> None:
     code, row, col = (int(x) for x in err)
     user = _user_of(off, row)
     where = f"row {row} (user {user}, its row {row - off[user]})"
-    if code == K.ERR_UNSORTED:
+    if code == ERR_UNSORTED:
         raise InputError(
             f"time is not sorted within a user: time[{row}] = {t[row]} < time[{row - 1}] = {t[row - 1]} "
             f"at {where}; sort each user's rows by time"
         )
-    if code == K.ERR_NONFINITE:
+    if code == ERR_NONFINITE:
         name = plan.value_columns[col]
         raise InputError(f"{name}[{row}] is {values[col, row]} at {where}; drop or fill missing values first")
     raise InputError(f"mcc[{row}] = {m[row]} at {where} is outside 0..9999; MCCs are 4-digit codes")
@@ -198,7 +200,7 @@ def period_end_mask(time: np.ndarray, window: str, offsets: np.ndarray | None = 
     off = np.array([0, t.size], dtype=np.int64) if offsets is None else check_offsets(offsets, t.size)
     b = calendar_buckets(t, CALENDAR_UNITS.index(w))
     out = np.empty(t.size, dtype=np.bool_)
-    K.period_end_kernel(b, off, out)
+    period_end_kernel(b, off, out)
     return out
 
 

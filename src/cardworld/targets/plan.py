@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from cardworld.targets.kernel_codes import AGG_CODES, MODE_CODES, WIN_KIND_CODES
 from cardworld.targets.spec import (
     CALENDAR_UNITS,
     MCC_MAX,
@@ -25,11 +26,6 @@ from cardworld.targets.spec import (
     topo_order,
 )
 
-# Codes shared with kernels.py.
-AGG_CODES = {"sum": 0, "mean": 1, "max": 2, "min": 3, "count": 4, "top_k": 5}
-WIN_CAL, WIN_DUR, WIN_CNT, WIN_ALL = 0, 1, 2, 3
-MODE_CODES = {"expanding": 0, "full": 1, "next": 2, "trailing": 3, "leading": 4}
-WIN_KIND_CODES = {"calendar": WIN_CAL, "duration": WIN_DUR, "count": WIN_CNT, "all": WIN_ALL}
 MCC_TABLE_SIZE = MCC_MAX + 1
 
 
@@ -95,50 +91,106 @@ _PLANS: dict[str, TargetPlan] = {}
 
 
 def _compile(specs: list[AnySpec], key: str) -> TargetPlan:
-    # Columns: visible outputs first (spec order), hidden ones after; one block per spec.
+    col_of, names = _columns(specs)
+    rows = _TargetRows.of(specs, col_of)
+    filters = _filter_tables(rows.filters)
+    mixed = _mixed_rows(specs, col_of)
+    return TargetPlan(
+        names=names,
+        value_columns=rows.value_columns,
+        uses_mcc=filters.uses_mcc,
+        unit_used=rows.unit_used,
+        n_filters=filters.n_filters,
+        mcc_bits=filters.mcc_bits,
+        all_bits=filters.all_bits,
+        bounded=filters.bounded,
+        bounds=filters.bounds,
+        channels=_arr([list(k) for k in rows.channels], 2, np.int64),
+        windows=_arr([list(k) for k in rows.windows], 4, np.int64),
+        spec_int=_arr(rows.spec_int, 7, np.int64),
+        spec_float=_arr(rows.spec_float, 3, np.float64),
+        **mixed,
+        n_columns=len(col_of),
+        max_k=rows.max_k,
+        specs_json=key,
+    )
+
+
+def _arr(rows: list, width: int, dtype: type) -> np.ndarray:
+    """rows as a (len(rows), width) array, also when there are none."""
+    return np.array(rows, dtype=dtype).reshape(len(rows), width)
+
+
+def _columns(specs: list[AnySpec]) -> tuple[dict[str, int], list[str]]:
+    """Column of every output name (visible outputs first, in spec order, hidden ones after; one block per
+    spec), and the visible names in order."""
     col_of: dict[str, int] = {}
-    visible = [s for s in specs if s.output]
-    hidden = [s for s in specs if not s.output]
     names: list[str] = []
-    for s in visible + hidden:
+    for s in [s for s in specs if s.output] + [s for s in specs if not s.output]:
         for n in spec_output_names(s):
             col_of[n] = len(col_of)
             if s.output:
                 names.append(n)
+    return col_of, names
 
-    value_columns = ["amount"]
-    filters: dict[tuple, int] = {}
-    channels: dict[tuple[int, int], int] = {}
-    windows: dict[tuple[int, int, int, int], int] = {}
-    unit_used = np.zeros(len(CALENDAR_UNITS), dtype=np.uint8)
-    spec_int, spec_float = [], []
-    max_k = 1
 
-    for s in specs:
-        if not isinstance(s, TargetSpec):
-            continue
-        fkey = _filter_key(s)
-        f = filters.setdefault(fkey, len(filters))
-        if s.value not in value_columns:
-            value_columns.append(s.value)
-        v = value_columns.index(s.value)
-        ch = -1
-        if s.agg in ("sum", "mean"):
-            ch = channels.setdefault((f, v), len(channels))
-        kind, param = parse_window(s.window)
-        unit = param if kind == "calendar" else 0
-        if kind == "calendar":
-            unit_used[unit] = 1
-            param = s.periods
-        wkey = (WIN_KIND_CODES[kind], unit, MODE_CODES[str(s.mode)], param)
-        w = windows.setdefault(wkey, len(windows))
+@dataclass
+class _TargetRows:
+    """One spec_int / spec_float row per TargetSpec, with the filters, prefix-sum channels and windows they
+    share numbered in order of first use."""
+
+    value_columns: list[str] = field(default_factory=lambda: ["amount"])
+    filters: dict[tuple, int] = field(default_factory=dict)
+    channels: dict[tuple[int, int], int] = field(default_factory=dict)
+    windows: dict[tuple[int, int, int, int], int] = field(default_factory=dict)
+    unit_used: np.ndarray = field(default_factory=lambda: np.zeros(len(CALENDAR_UNITS), dtype=np.uint8))
+    spec_int: list[list[int]] = field(default_factory=list)
+    spec_float: list[list[float]] = field(default_factory=list)
+    max_k: int = 1
+
+    @classmethod
+    def of(cls, specs: list[AnySpec], col_of: dict[str, int]) -> _TargetRows:
+        rows = cls()
+        for s in specs:
+            if isinstance(s, TargetSpec):
+                rows.add(s, col_of[spec_output_names(s)[0]])
+        return rows
+
+    def add(self, s: TargetSpec, first_col: int) -> None:
+        f = self.filters.setdefault(_filter_key(s), len(self.filters))
+        if s.value not in self.value_columns:
+            self.value_columns.append(s.value)
+        v = self.value_columns.index(s.value)
+        ch = self.channels.setdefault((f, v), len(self.channels)) if s.agg in ("sum", "mean") else -1
+        w = self.windows.setdefault(self._window_key(s), len(self.windows))
         k = s.k if s.agg == "top_k" else 1
-        max_k = max(max_k, k)
-        first_col = col_of[spec_output_names(s)[0]]
-        spec_int.append([AGG_CODES[s.agg], f, v, ch, w, k, first_col])
+        self.max_k = max(self.max_k, k)
+        self.spec_int.append([AGG_CODES[s.agg], f, v, ch, w, k, first_col])
         has_thr = s.threshold is not None
-        spec_float.append([s.fill, s.threshold if has_thr else 0.0, float(has_thr)])
+        self.spec_float.append([s.fill, s.threshold if has_thr else 0.0, float(has_thr)])
 
+    def _window_key(self, s: TargetSpec) -> tuple[int, int, int, int]:
+        """(kind, unit, mode, parameter); a calendar window's parameter is its number of periods."""
+        kind, param = parse_window(s.window)
+        unit = 0
+        if kind == "calendar":
+            unit, param = param, s.periods
+            self.unit_used[unit] = 1
+        return (WIN_KIND_CODES[kind], unit, MODE_CODES[str(s.mode)], param)
+
+
+@dataclass(frozen=True)
+class _FilterTables:
+    n_filters: int
+    mcc_bits: np.ndarray
+    all_bits: np.ndarray
+    bounded: np.ndarray
+    bounds: np.ndarray
+    uses_mcc: bool
+
+
+def _filter_tables(filters: dict[tuple, int]) -> _FilterTables:
+    """The MCC bit table (one bit per filter), every filter's bit, and the filters with amount bounds."""
     n_f = max(len(filters), 1)
     words = (n_f + 63) // 64
     mcc_bits = np.zeros((words, MCC_TABLE_SIZE), dtype=np.uint64)
@@ -160,7 +212,14 @@ def _compile(specs: list[AnySpec], key: str) -> TargetPlan:
         if amin is not None or amax is not None:
             bounded.append(f)
             bounds.append([-np.inf if amin is None else amin, np.inf if amax is None else amax])
+    return _FilterTables(
+        n_f, mcc_bits, all_bits, np.array(bounded, dtype=np.int64), _arr(bounds, 2, np.float64), uses_mcc
+    )
 
+
+def _mixed_rows(specs: list[AnySpec], col_of: dict[str, int]) -> dict[str, np.ndarray]:
+    """Mixed targets in dependency order: their rows and CSR numerator / denominator terms (TargetPlan
+    fields by name)."""
     mix_int, mix_float = [], []
     num_ptr, num_col, num_coef = [0], [], []
     den_ptr, den_col, den_coef = [0], [], []
@@ -178,33 +237,13 @@ def _compile(specs: list[AnySpec], key: str) -> TargetPlan:
         has_thr = m.threshold is not None
         mix_int.append([col_of[m.name], int(m.divide_by is not None)])
         mix_float.append([m.fill, m.threshold if has_thr else 0.0, float(has_thr)])
-
-    def arr(rows: list, width: int, dtype: type) -> np.ndarray:
-        return np.array(rows, dtype=dtype).reshape(len(rows), width)
-
-    return TargetPlan(
-        names=names,
-        value_columns=value_columns,
-        uses_mcc=uses_mcc,
-        unit_used=unit_used,
-        n_filters=n_f,
-        mcc_bits=mcc_bits,
-        all_bits=all_bits,
-        bounded=np.array(bounded, dtype=np.int64),
-        bounds=arr(bounds, 2, np.float64),
-        channels=arr([list(k) for k in channels], 2, np.int64),
-        windows=arr([list(k) for k in windows], 4, np.int64),
-        spec_int=arr(spec_int, 7, np.int64),
-        spec_float=arr(spec_float, 3, np.float64),
-        mix_int=arr(mix_int, 2, np.int64),
-        mix_float=arr(mix_float, 3, np.float64),
-        num_ptr=np.array(num_ptr, dtype=np.int64),
-        num_col=np.array(num_col, dtype=np.int64),
-        num_coef=np.array(num_coef, dtype=np.float64),
-        den_ptr=np.array(den_ptr, dtype=np.int64),
-        den_col=np.array(den_col, dtype=np.int64),
-        den_coef=np.array(den_coef, dtype=np.float64),
-        n_columns=len(col_of),
-        max_k=max_k,
-        specs_json=key,
-    )
+    return {
+        "mix_int": _arr(mix_int, 2, np.int64),
+        "mix_float": _arr(mix_float, 3, np.float64),
+        "num_ptr": np.array(num_ptr, dtype=np.int64),
+        "num_col": np.array(num_col, dtype=np.int64),
+        "num_coef": np.array(num_coef, dtype=np.float64),
+        "den_ptr": np.array(den_ptr, dtype=np.int64),
+        "den_col": np.array(den_col, dtype=np.int64),
+        "den_coef": np.array(den_coef, dtype=np.float64),
+    }

@@ -6,6 +6,7 @@ not from the fast path's arithmetic, so the two implementations share nothing bu
 oracle of the parity tests and the "baseline" of the benchmark; it is O(n * window) and slow on purpose.
 
     y = reference_targets(specs, time=t, amount=a, mcc=m)   # same contract as compute_targets
+    end = reference_period_end_mask(t, "week")              # same contract as period_end_mask
 """
 
 from __future__ import annotations
@@ -281,6 +282,22 @@ def reference_targets_batch(
             None if m is None else m[lo:hi],
             {c: v[lo:hi] for c, v in cols.items()},
         )
+    return out
+
+
+def reference_period_end_mask(time: np.ndarray, window: str, offsets: np.ndarray | None = None) -> np.ndarray:
+    """Naive `period_end_mask`: row i ends its period when it is its user's last row or the next row's
+    calendar period (from `datetime`) differs."""
+    unit = str(window).strip().lower()
+    if unit not in CALENDAR_UNITS:
+        raise InputError(f"period_end_mask window {window!r} must be one of {', '.join(CALENDAR_UNITS)}")
+    t = _seconds(time)
+    off = np.array([0, t.size]) if offsets is None else np.asarray(offsets)
+    out = np.zeros(t.size, dtype=bool)
+    for u in range(off.size - 1):
+        lo, hi = int(off[u]), int(off[u + 1])
+        for i in range(lo, hi):
+            out[i] = i == hi - 1 or _bucket(int(t[i + 1]), unit) != _bucket(int(t[i]), unit)
     return out
 
 
