@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -25,9 +25,17 @@ def describe_errors(
     *,
     unknown_key: str = "unknown key; remove it or fix its spelling",
     skip: Collection[str] = (),
+    hints: Mapping[str, str] | None = None,
 ) -> list[str]:
-    """One "field.path: problem" part per error; `skip` drops location parts (e.g. union tags)."""
-    return [f"{loc}: {problem}" if loc else problem for loc, problem in error_parts(err, unknown_key, skip)]
+    """One "field.path: problem" part per error; `skip` drops location parts (e.g. union tags); `hints`
+    adds how to fix a type error of a field, keyed by the field's name (e.g. {"mcc": "write [5411]"})."""
+    parts = []
+    for loc, problem in error_parts(err, unknown_key, skip):
+        field = next((x for x in reversed(loc.split(".")) if not x.isdigit()), "")
+        if hints and field in hints and problem != unknown_key:
+            problem = f"{problem}; {hints[field]}"
+        parts.append(f"{loc}: {problem}" if loc else problem)
+    return parts
 
 
 def error_parts(

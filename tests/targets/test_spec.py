@@ -213,3 +213,20 @@ def test_yaml_unknown_field_says_what_to_do(tmp_path):
     p.write_text("- {agg: sum, window: day, windw: week}\n")
     with pytest.raises(SpecError, match=r"targets\.0\.windw: unknown field; remove it or fix its spelling"):
         load_target_specs(p)
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "where"),
+    [
+        ("- {name: g, agg: sum, mcc: 5411, window: day}\n", "targets.0.mcc"),
+        ("- {name: g, agg: sum, mcc: [groceries], window: day}\n", "targets.0.mcc.0"),
+        ("- {name: g, agg: sum, exclude_mcc: 5411, window: day}\n", "targets.0.exclude_mcc"),
+    ],
+)
+def test_mcc_type_errors_say_how_to_write_codes(tmp_path, yaml_text, where):
+    path = tmp_path / "t.yaml"
+    path.write_text(yaml_text)
+    with pytest.raises(
+        SpecError, match=rf"{where}: .*; write a list of merchant category codes, like \[5411"
+    ):
+        load_target_specs(path)

@@ -1,4 +1,4 @@
-"""The naive reference: the target contract (DESIGN.md, "Targets") run literally, one transaction at a time.
+"""The naive reference: the target contract (docs/design.md, "Targets") run literally, one transaction at a time.
 
 For each user and each transaction i this builds the window W(i) from the contract table, filters it with
 numpy boolean masks and aggregates it (sums with math.fsum). Calendar buckets come from Python's `datetime`,

@@ -2,7 +2,7 @@
 
 A `TargetSpec` aggregates one value column over a filtered window of each transaction's neighbours; a
 `MixedTarget` combines other targets by name (linear combination, optionally divided by another one).
-The exact semantics are in DESIGN.md ("Targets"); `cardworld.targets.reference` is their executable form.
+The exact semantics are in docs/design.md ("Targets"); `cardworld.targets.reference` is their executable form.
 """
 
 from __future__ import annotations
@@ -166,7 +166,7 @@ class _Base(BaseModel):
 
 
 class TargetSpec(_Base):
-    """One aggregate over a window of each transaction's neighbours (see DESIGN.md, "Targets")."""
+    """One aggregate over a window of each transaction's neighbours (see docs/design.md, "Targets")."""
 
     agg: Agg
     k: int | None = Field(None, description="number of outputs of top_k (largest first)")
@@ -309,6 +309,8 @@ def _spec_kind(v: Any) -> str:
 
 
 _TAGS = ("target", "mixed")  # the union's tags, which pydantic puts in error locations
+_MCC_HINT = "write a list of merchant category codes, like [5411, 5499]"
+_FIELD_HINTS = {"mcc": _MCC_HINT, "exclude_mcc": _MCC_HINT}
 _SPEC_LIST = TypeAdapter(
     list[
         Annotated[
@@ -332,7 +334,9 @@ def spec_output_names(spec: AnySpec) -> list[str]:
 
 def format_validation_error(err: ValidationError, prefix: str = "") -> str:
     """Every one of pydantic's errors as `prefix + field.path: problem`, joined by '; ' (no URLs)."""
-    parts = describe_errors(err, unknown_key="unknown field; remove it or fix its spelling", skip=_TAGS)
+    parts = describe_errors(
+        err, unknown_key="unknown field; remove it or fix its spelling", skip=_TAGS, hints=_FIELD_HINTS
+    )
     return "; ".join(prefix + part for part in parts)
 
 
