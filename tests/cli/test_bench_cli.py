@@ -8,6 +8,7 @@ import pytest
 from cli_helpers import run_cli
 
 
+@pytest.mark.slow
 def test_bench_targets_small(tmp_path):
     path = tmp_path / "bench.json"
     r = run_cli(

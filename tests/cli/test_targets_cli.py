@@ -12,9 +12,21 @@ from cli_helpers import assert_one_line_error, run_cli
 
 from cardworld.config import load_config
 from cardworld.engine.run import generate
-from cardworld.targets import compute_targets_batch, load_target_specs
+from cardworld.targets import TargetSpec
+from cardworld.targets.reference import reference_targets_batch
 
 OUTPUTS = ["grocery_today", "top_top1", "top_top2"]  # of cli_helpers.SPEC
+# cli_helpers.SPEC written as Python objects, so that the expectation does not go through the YAML loader, and
+# computed by the naive reference (not the fast path the command runs).
+SPECS = [
+    TargetSpec(name="grocery_today", agg="sum", mcc=[5411], window="day"),
+    TargetSpec(name="top", agg="top_k", k=2, window="7d", mode="trailing"),
+]
+
+
+def _assert_targets(got: np.ndarray, expected: np.ndarray) -> None:
+    """The fast path sums in another order than the reference's math.fsum: float32 rounding apart."""
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-5)
 
 
 def test_targets_writes_parquet(tmp_path, tx_file, spec_file):
@@ -29,12 +41,12 @@ def test_targets_writes_parquet(tmp_path, tx_file, spec_file):
     users = np.asarray(src["user_id"])
     offsets = np.concatenate([[0], np.cumsum(np.unique(users, return_counts=True)[1])])
     t = np.asarray(src["timestamp"], dtype="datetime64[s]").astype(np.int64)
-    expected = compute_targets_batch(
-        load_target_specs(spec_file), time=t, amount=np.asarray(src["amount"]), mcc=np.asarray(src["mcc"]),
-        offsets=offsets,
-    )  # fmt: skip
-    for j, name in enumerate(["grocery_today", "top_top1", "top_top2"]):
-        np.testing.assert_array_equal(got.column(name).to_numpy(), expected[:, j])
+    expected = reference_targets_batch(
+        SPECS, time=t, amount=np.asarray(src["amount"]), mcc=np.asarray(src["mcc"]), offsets=offsets
+    )
+    assert np.count_nonzero(expected[:, 0]) > 0  # the grocery filter keeps some rows: not all fill values
+    for j, name in enumerate(OUTPUTS):
+        _assert_targets(got.column(name).to_numpy(), expected[:, j])
     assert np.array_equal(got.column("user_id").to_numpy(), users)
 
 
@@ -109,14 +121,14 @@ def test_demo_runs():
 # --- row order, dataset directories, column options, empty input ---
 
 
-def _expected(spec_file: Path, user, seconds, amount, mcc) -> np.ndarray:
-    """Targets in input row order: Python's stable sort by (user, time), compute, put back by position."""
+def _expected(user, seconds, amount, mcc) -> np.ndarray:
+    """Targets in input row order: Python's stable sort by (user, time), the naive reference, put back."""
     n = len(user)
     order = np.array(sorted(range(n), key=lambda i: (user[i], seconds[i])), dtype=np.int64)
     u = np.asarray(user)[order]
     offsets = np.concatenate([[0], np.flatnonzero(np.diff(u)) + 1, [n]])
-    y = compute_targets_batch(
-        load_target_specs(spec_file), time=np.asarray(seconds)[order], amount=np.asarray(amount)[order],
+    y = reference_targets_batch(
+        SPECS, time=np.asarray(seconds)[order], amount=np.asarray(amount)[order],
         mcc=np.asarray(mcc)[order], offsets=offsets,
     )  # fmt: skip
     out = np.empty_like(y)
@@ -159,9 +171,9 @@ def test_output_rows_line_up_with_unsorted_input(tmp_path, spec_file):
     np.testing.assert_array_equal(got.column("user_id").to_numpy(), table.column("cust").to_numpy())
     assert got.column("timestamp").cast(pa.timestamp("s")).equals(table.column("ts"))
     seconds = table.column("ts").cast(pa.int64()).to_numpy()
-    expected = _expected(spec_file, table.column("cust").to_numpy(), seconds, table.column("amt").to_numpy(),
+    expected = _expected(table.column("cust").to_numpy(), seconds, table.column("amt").to_numpy(),
                          table.column("code").to_numpy())  # fmt: skip
-    np.testing.assert_array_equal(_got(out), expected)
+    _assert_targets(_got(out), expected)
 
 
 def test_missing_column_names_the_option(tmp_path, spec_file):
@@ -206,10 +218,9 @@ def test_dataset_directory_means_its_transactions(tmp_path, world, spec_file):
     got = pq.read_table(out)
     assert got.num_rows == tx.num_rows > 0
     np.testing.assert_array_equal(got.column("user_id").to_numpy(), user)
-    expected = _expected(
-        spec_file, user, seconds, tx.column("amount").to_numpy(), tx.column("mcc").to_numpy()
-    )
-    np.testing.assert_array_equal(_got(out), expected)
+    assert got.schema.field("user_id").type == tx.schema.field("user_id").type == pa.int32()  # joins back
+    expected = _expected(user, seconds, tx.column("amount").to_numpy(), tx.column("mcc").to_numpy())
+    _assert_targets(_got(out), expected)
 
 
 def test_empty_input_needs_allow_empty(tmp_path, spec_file):

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import stat
 import threading
+from collections import Counter
 
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 import yaml
 from cli_helpers import assert_one_line_error, run_cli
@@ -21,24 +25,48 @@ from cardworld.io.dataset import read_dataset_transactions, read_table
 WORLD = ("--consumers", "6", "--start", "2015-01-01", "--end", "2017-12-31", "--seed", "3", "-q")
 
 
+@pytest.mark.slow
 def test_generate_export_summary(tmp_path):
     out = tmp_path / "w"
     r = run_cli("generate", *WORLD, "--out", str(out))
     assert r.returncode == 0, r.stderr
     assert (out / "manifest.json").is_file()
-    csv = tmp_path / "t.csv"
-    r = run_cli("export", str(out), "--format", "tabformer", "--out", str(csv))
+    csv_path = tmp_path / "t.csv"
+    r = run_cli("export", str(out), "--format", "tabformer", "--out", str(csv_path))
     assert r.returncode == 0, r.stderr
-    lines = csv.read_text().splitlines()
-    assert lines[0] == (
+    with open(csv_path, newline="") as f:
+        header, *rows = list(csv.reader(f))
+    assert ",".join(header) == (
         "User,Card,Year,Month,Day,Time,Amount,Use Chip,Merchant Name,Merchant City,Merchant State,Zip,MCC,"
         "Errors?,Is Fraud?"
     )
-    assert len(lines) > 100
+    expected = _tabformer_fields(out)
+    assert len(expected) > 100
+    # the same rows (the export orders them by user and card): fields formatted here from the Parquet values
+    assert Counter(tuple(row[i] for i in TABFORMER_FIELDS) for row in rows) == Counter(expected)
     r = run_cli("summary", str(out))
     assert r.returncode == 0, r.stderr
-    assert "transactions" in r.stdout
+    assert re.search(rf"\btransactions\W+{len(expected):,}\W", r.stdout), r.stdout  # its row count
     assert "representative" not in r.stdout  # the default world is not flagged
+
+
+# CSV columns User, Card, Year, Month, Day, Time, Amount, Use Chip, MCC, Is Fraud?
+TABFORMER_FIELDS = (0, 1, 2, 3, 4, 5, 6, 7, 12, 14)
+
+
+def _tabformer_fields(world) -> list[tuple[str, ...]]:
+    """TabFormer's spelling of each transaction, from the Parquet parts read with plain pyarrow."""
+    out = []
+    for part in sorted((world / "transactions").glob("*.parquet")):
+        t = pq.read_table(part).to_pydict()
+        cols = ("user_id", "card_id", "timestamp", "amount", "use_chip", "mcc", "is_fraud")
+        for user, card, ts, amount, chip, mcc, fraud in zip(*(t[c] for c in cols), strict=True):
+            hhmm = f"{ts.hour:02d}:{ts.minute:02d}"
+            day = (str(ts.year), str(ts.month), str(ts.day), hhmm)
+            out.append(
+                (str(user), str(card), *day, f"${amount:.2f}", chip, str(mcc), "Yes" if fraud else "No")
+            )
+    return out
 
 
 def test_config_defaults_prints_documented_yaml():
@@ -215,6 +243,7 @@ def test_end_equal_to_start_is_a_one_day_world(tmp_path):
     assert read_dataset_transactions(out).num_rows > 0
 
 
+@pytest.mark.slow
 def test_export_end_year_and_allow_partial_options(what_if_world, tmp_path):
     def ages(end_year: str) -> list[int]:
         users = tmp_path / f"users-{end_year}.csv"
@@ -238,7 +267,8 @@ def test_export_end_year_and_allow_partial_options(what_if_world, tmp_path):
     (partial / "manifest.json").write_text(json.dumps({**manifest, "status": "partial"}))
     r = run_cli("export", str(partial), "--out", str(tmp_path / "p.csv"))
     assert_one_line_error(r, "is partial")
-    assert "--allow-partial" in r.stderr and "allow_partial=" not in r.stderr
+    assert "--allow-partial" in r.stderr
+    assert "allow_partial=" not in r.stderr
     r = run_cli("export", str(partial), "--out", str(tmp_path / "p.csv"), "--allow-partial")
     assert r.returncode == 0, r.stderr
     assert (

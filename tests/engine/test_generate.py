@@ -105,6 +105,7 @@ def test_ids_unique(world):
     )
 
 
+@pytest.mark.slow
 def test_byte_identical_across_workers_and_shard_order(world, tmp_path):
     a = _files(world)
     generate(load_config(**CFG), tmp_path / "w2", workers=2)

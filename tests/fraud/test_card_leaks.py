@@ -117,6 +117,7 @@ def _separation(table: pa.Table, used: np.ndarray, label: np.ndarray) -> dict[st
     return out
 
 
+@pytest.mark.slow
 def test_no_card_column_separates_fraud_cards(data):
     used, fraud = data["used"], data["fraud_card"]
     label = fraud[used]
@@ -130,6 +131,7 @@ def test_no_card_column_separates_fraud_cards(data):
     # new card index, so the old card's expiry stopped in the past (valid_to AUC 0.99, expires 0.76).
 
 
+@pytest.mark.slow
 def test_the_export_keeps_the_dark_web_truth_out(data):
     csv, cards = data["csv"], data["cards"]
     assert set(csv["Card on Dark Web"].to_pylist()) == {"No"}  # as in TabFormer's own file
@@ -143,6 +145,7 @@ def test_the_export_keeps_the_dark_web_truth_out(data):
     assert set(leaked_keys.tolist()) <= fraud_keys
 
 
+@pytest.mark.slow
 def test_an_expired_card_does_not_mark_fraud(data):
     """Before the fix 98% of the cards whose latest expiry was in the past had fraud (45% overall): the
     revoked index stopped. Now such cards are closed accounts, with fewer rows, hence less fraud."""
@@ -152,6 +155,7 @@ def test_an_expired_card_does_not_mark_fraud(data):
     assert fraud[expired & used].mean() <= fraud[used].mean()
 
 
+@pytest.mark.slow
 def test_num_credit_cards_counts_the_card_indexes(data):
     consumers, cards = data["consumers"], data["cards"]
     held = dict(zip(consumers["user_id"].to_pylist(), consumers["num_credit_cards"].to_pylist(), strict=True))

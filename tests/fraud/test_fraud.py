@@ -51,6 +51,7 @@ def high(tmp_path_factory) -> Path:
     return _generate(tmp_path_factory.mktemp("f"), "high", workers=2, **HIGH)
 
 
+@pytest.mark.slow
 def test_fraud_rate_and_labels(high):
     a = _arrays(high)
     rate = a["fraud"].mean()
@@ -85,6 +86,7 @@ def _issues_of_rows(a: dict[str, np.ndarray], cards: pa.Table) -> tuple[np.ndarr
     return hits, issue
 
 
+@pytest.mark.slow
 def test_every_row_falls_in_exactly_one_issue_of_its_card(high):
     """Revoking rows included (before the fix the revoking row fell after the old issue's valid_to and
     before nothing, and retries could run minutes past an issue's end)."""
@@ -95,6 +97,7 @@ def test_every_row_falls_in_exactly_one_issue_of_its_card(high):
     assert a["fraud"].sum() > 100
 
 
+@pytest.mark.slow
 def test_a_revoked_card_is_replaced_under_the_same_index(high):
     a = _arrays(high)
     cards = read_table(high, "cards")
@@ -145,6 +148,7 @@ def test_a_revoked_card_is_replaced_under_the_same_index(high):
     assert any(r["card_on_dark_web"] for r in rows)
 
 
+@pytest.mark.slow
 def test_oracle_detector_stops_fraud_at_the_first_fraud(tmp_path):
     world = _generate(tmp_path, "oracle", detector=first_fraud, **HIGH)
     a = _arrays(world)
@@ -164,6 +168,7 @@ def test_oracle_detector_stops_fraud_at_the_first_fraud(tmp_path):
     assert manifest["fraud"]["detector"] == "first_fraud"
 
 
+@pytest.mark.slow
 def test_amount_rule_detector_replaces_the_card_at_a_large_purchase(tmp_path):
     world = _generate(tmp_path, "rule", detector=AmountRule(400.0), **HIGH)
     a = _arrays(world)
@@ -200,6 +205,7 @@ def test_detector_errors_name_the_card_and_leave_nothing(tmp_path):
         generate(_cfg(), tmp_path / "y", workers=2, detector=lambda card: None)
 
 
+@pytest.mark.slow
 def test_fraud_off_window_and_oversampling(tmp_path):
     off = _generate(tmp_path, "off", fraud={"rate": 0.01, "off_from": "2016-01-01", "off_to": "2017-12-31"})
     a = _arrays(off)
@@ -219,6 +225,7 @@ def test_fraud_off_window_and_oversampling(tmp_path):
     assert not m1["fraud"]["realistic_rates"]
 
 
+@pytest.mark.slow
 def test_no_online_fraud_before_online_shopping_exists(tmp_path):
     world = _generate(tmp_path, "early", start="1991-01-01", end="1999-12-31", fraud={"rate": 0.01})
     a = _arrays(world)
@@ -233,6 +240,7 @@ def test_no_online_fraud_before_online_shopping_exists(tmp_path):
     assert tx.num_rows > 0
 
 
+@pytest.mark.slow
 def test_chip_cards_cut_card_present_fraud(tmp_path):
     """The same world and campaigns with and without chip cards: chips cut card-present fraud after
     the liability shift."""
@@ -247,6 +255,7 @@ def test_chip_cards_cut_card_present_fraud(tmp_path):
     assert cp_after(with_chip) < 0.5 * cp_after(no_chip), (cp_after(with_chip), cp_after(no_chip))
 
 
+@pytest.mark.slow
 def test_twins_split_consumers_and_fraudsters(tmp_path):
     world = _generate(tmp_path, "twins", fraud={"rate": 0.01, "twins": True})
     consumers = read_table(world, "consumers")
@@ -266,6 +275,7 @@ def test_twins_split_consumers_and_fraudsters(tmp_path):
     assert all(fr_twin[int(a["fid"][i])] == twin[int(a["user"][i])] for i in rows)
 
 
+@pytest.mark.slow
 def test_same_output_with_one_and_two_workers_with_fraud_and_a_detector(tmp_path):
     extra = {"fraud": {"rate": 0.01, "twins": True}}
     one = _generate(tmp_path, "one", workers=1, detector=AmountRule(800.0), **extra)
@@ -276,6 +286,7 @@ def test_same_output_with_one_and_two_workers_with_fraud_and_a_detector(tmp_path
         assert (one / f).read_bytes() == (two / f).read_bytes(), f
 
 
+@pytest.mark.slow
 def test_fraud_can_be_switched_off_without_touching_the_owners_purchases(tmp_path):
     on = _arrays(_generate(tmp_path, "on"))
     off = _arrays(_generate(tmp_path, "off", fraud={"enabled": False}))
@@ -293,6 +304,7 @@ def test_fraud_can_be_switched_off_without_touching_the_owners_purchases(tmp_pat
     assert len(genuine_on & all_off) > 0.995 * len(all_off)
 
 
+@pytest.mark.slow
 def test_detectors_pickle():
     assert pickle.loads(pickle.dumps(AmountRule(5.0))) == AmountRule(5.0)
     assert pickle.loads(pickle.dumps(first_fraud)) is first_fraud
@@ -314,6 +326,7 @@ def test_detectors_pickle():
         ({"fraudsters": 0}, "fraud.fraudsters"),
     ],
 )
+@pytest.mark.slow
 def test_bad_fraud_config_names_the_field(fraud, field):
     with pytest.raises(ConfigError, match="fraud") as e:
         load_config(fraud=fraud)

@@ -44,6 +44,7 @@ def _best_rule(tx, fraud, rows, hour) -> dict[str, float]:
     return out
 
 
+@pytest.mark.slow
 def test_no_single_column_catches_half_the_fraud(data):
     tx, fraud, test, hour = data
     assert fraud[test].sum() > 500
@@ -52,6 +53,7 @@ def test_no_single_column_catches_half_the_fraud(data):
     assert rules["amount"] > 0.05  # amounts do differ: the rule is not vacuous
 
 
+@pytest.mark.slow
 def test_a_model_on_card_history_beats_every_rule(data):
     tx, fraud, test, hour = data
     feats = card_features(tx)

@@ -10,6 +10,7 @@ float32 outputs; the reference keeps float64, see test_reference_cases.py).
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -301,6 +302,7 @@ GRID = _grid()
 
 @settings(SETTINGS, max_examples=50)
 @given(batch=batches(max_users=3, max_rows=25))
+@pytest.mark.slow
 def test_every_window_mode_and_aggregation(batch) -> None:
     assert_parity(GRID, _data(batch))
 

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 
 from cardworld.errors import FIX, InputError, SpecError, option_fix
 from cardworld.io.atomic import atomic_output
-from cardworld.io.transactions import TransactionArrays, read_transactions
+from cardworld.io.transactions import TransactionArrays, parquet_files, read_transactions
 from cardworld.targets.compute import compute_targets_batch
 from cardworld.targets.plan import TargetPlan, compile_plan
 from cardworld.targets.spec import AnySpec
@@ -34,7 +34,8 @@ def write_targets_parquet(
     allow_empty: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
-    """Compute targets per transaction and write (user_id, timestamp, one column per output) to `out`.
+    """Compute targets per transaction and write (user_id, timestamp, one column per output) to `out`;
+    user_id keeps the input's integer type.
 
     `source` is a Parquet file, a directory of them, or a cardworld dataset directory (its transactions);
     the `*_col` arguments name its columns. Row i of `out` is row i of the input (files in name order,
@@ -50,10 +51,6 @@ def write_targets_parquet(
     plan = compile_plan(specs)
     _check_key_names(plan)
     value_cols = [c for c in plan.value_columns if c != "amount"]
-    schema = pa.schema(
-        [(KEY_COLUMNS[0], pa.int64()), (KEY_COLUMNS[1], pa.timestamp("s"))]
-        + [(name, pa.float32()) for name in plan.names]
-    )
     with atomic_output(out, overwrite=overwrite) as tmp:  # checks `out` before the long read
         tx = read_transactions(
             source,
@@ -71,6 +68,10 @@ def write_targets_parquet(
                 "to write an empty targets file",
                 fix=option_fix("allow_empty", "--allow-empty"),
             )
+        schema = pa.schema(
+            [(KEY_COLUMNS[0], _user_type(source, user_col)), (KEY_COLUMNS[1], pa.timestamp("s"))]
+            + [(name, pa.float32()) for name in plan.names]
+        )
         batches = _target_batches(tx, plan, value_cols, batch_users, progress)
         with pq.ParquetWriter(tmp, schema) as writer:
             if tx.input_row is None:  # already in (user, time) order: stream batch by batch
@@ -136,8 +137,13 @@ def _in_input_order(
         yield users[r0:r1], time[r0:r1], y_all[r0:r1]
 
 
+def _user_type(source: str | os.PathLike, user_col: str) -> pa.DataType:
+    """The input's user id type (int32 in a cardworld dataset), so the output joins back without a cast."""
+    return pq.read_schema(parquet_files(source)[0]).field(user_col).type
+
+
 def _record_batch(schema: pa.Schema, users: np.ndarray, time: np.ndarray, y: np.ndarray) -> pa.RecordBatch:
-    cols = [pa.array(users, pa.int64()), pa.array(time.astype("datetime64[s]"))]
+    cols = [pa.array(users, schema.field(0).type), pa.array(time.astype("datetime64[s]"))]
     cols += [pa.array(np.ascontiguousarray(y[:, j])) for j in range(y.shape[1])]
     return pa.record_batch(cols, schema=schema)
 
