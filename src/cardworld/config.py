@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -30,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from cardworld.data.yamlfile import read_yaml
 from cardworld.errors import FIX, ConfigError, Fix
 from cardworld.validation import describe_errors, parse_date
 
@@ -398,27 +398,10 @@ def _section_model(model: type[BaseModel], key: str) -> type[BaseModel] | None:
     return None
 
 
-class _ConfigLoader(yaml.SafeLoader):
-    """SafeLoader that keeps dates as text: the model parses them, with one message for every interface
-    (PyYAML would raise a bare ValueError on 2020-13-45 and take 2020-1-5 for a date)."""
-
-
-_ConfigLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
 def read_config_file(path: str | os.PathLike) -> dict[str, Any]:
     """The mapping of a YAML config file, not yet validated; ConfigError names the file."""
     where = os.fspath(path)
-    try:
-        with open(path, encoding="utf-8") as f:
-            raw = yaml.load(f, Loader=_ConfigLoader)  # a SafeLoader without timestamps
-    except OSError as e:
-        raise ConfigError(f"{where}: cannot read the config file ({e.strerror}); check the path") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{where}: not valid YAML ({e}); fix the syntax") from None
+    raw = read_yaml(path, "config file", dates_as_text=True)
     if raw is None:
         return {}
     if not isinstance(raw, dict):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cardworld.bench.data import BenchData, make_bench_data
 from cardworld.bench.polars_targets import bench_frame, polars_support, polars_targets
 from cardworld.bench.suites import SUITE_1, SUITE_20
-from cardworld.errors import InputError
-from cardworld.targets import MixedTarget, TargetSpec, compute_targets_batch, output_names
 from cardworld.dates import calendar_buckets
+from cardworld.errors import InputError
+from cardworld.sample import SampleData, make_sample_data
+from cardworld.targets import MixedTarget, TargetSpec, compute_targets_batch, output_names
 from cardworld.targets.spec import CALENDAR_UNITS, AnySpec
 
 pl = pytest.importorskip("polars")
@@ -24,7 +24,7 @@ def _sec(s: str) -> int:
     return int(np.datetime64(s, "s").astype(np.int64))
 
 
-def _data(seed: int = 7) -> BenchData:
+def _data(seed: int = 7) -> SampleData:
     """A few users, ~400 rows: times on a 6-hour grid from Monday midnights (so 12h/7d/30d/90d windows and
     day/week/month boundaries are hit exactly), +-1 s jitter next to them, many equal timestamps, an empty
     user, a one-row user, and a user whose history crosses 1970 (negative times) and New Year."""
@@ -52,13 +52,19 @@ def _data(seed: int = 7) -> BenchData:
     mcc = rng.choice(MCCS, n)
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     user_id = np.repeat(np.arange(len(sizes), dtype=np.int32), sizes)
-    return BenchData(user_id, time, amount, mcc, offsets)
+    # The cases the docstring promises (checked here, at collection, rather than as a test of the fixture).
+    assert (np.diff(time)[np.diff(user_id) == 0] == 0).sum() > 20
+    assert (time < 0).any()
+    assert (time > 0).any()
+    assert np.isin(np.diff(np.unique(time)), [7 * DAY, 12 * HOUR]).any()
+    assert (np.diff(offsets) == 0).any()
+    return SampleData(user_id, time, amount, mcc, offsets)
 
 
 DATA = _data()
 
 
-def _compare(specs: list[AnySpec], data: BenchData = DATA, columns: dict | None = None) -> list[str]:
+def _compare(specs: list[AnySpec], data: SampleData = DATA, columns: dict | None = None) -> list[str]:
     """polars_targets equals compute_targets_batch on every supported output; returns the names."""
     frame = bench_frame(data)
     if columns:
@@ -77,15 +83,6 @@ def _compare(specs: list[AnySpec], data: BenchData = DATA, columns: dict | None 
             out[name].to_numpy(), ref[:, all_names.index(name)], rtol=RTOL, atol=ATOL, err_msg=name
         )
     return names
-
-
-def test_data_has_ties_boundaries_and_negative_times() -> None:
-    t = DATA.time
-    assert (np.diff(t)[np.diff(DATA.user_id) == 0] == 0).sum() > 20
-    assert (t < 0).any()
-    assert (t > 0).any()
-    assert np.isin(np.diff(np.unique(t)), [7 * DAY, 12 * HOUR]).any()
-    assert (np.diff(DATA.offsets) == 0).any()
 
 
 @pytest.mark.parametrize("suite", [SUITE_1, SUITE_20], ids=["suite1", "suite20"])
@@ -154,7 +151,7 @@ def test_fill_threshold_value_column_hidden_and_mixed_targets() -> None:
 
 def test_hand_worked_running_top_k_with_filtered_rows_and_equal_values() -> None:
     """The k-pass running top-k ('all' expanding): rows 1 and 5 are filtered out (mcc 1234)."""
-    data = BenchData(
+    data = SampleData(
         np.zeros(6, np.int32),
         np.arange(6, dtype=np.int64) * 100,
         np.array([3.0, 99.0, 5.0, 3.0, 4.0, 98.0]),
@@ -170,7 +167,7 @@ def test_hand_worked_running_top_k_with_filtered_rows_and_equal_values() -> None
 
 def test_hand_worked_ties_are_by_index() -> None:
     """t = 0, 10, 10, 20 (one user); the contract's windows are by index when times tie."""
-    data = BenchData(
+    data = SampleData(
         np.zeros(4, np.int32),
         np.array([0, 10, 10, 20], np.int64),
         np.array([1.0, 2.0, 4.0, 8.0]),
@@ -206,7 +203,7 @@ def test_calendar_buckets_agree_with_the_kernel_calendar() -> None:
             ]
         )
     ).astype(np.int64)
-    data = BenchData(
+    data = SampleData(
         np.zeros(t.size, np.int32), t, np.ones(t.size), np.zeros(t.size, np.int16), np.array([0, t.size])
     )
     frame = bench_frame(data)
@@ -220,7 +217,7 @@ def test_calendar_buckets_agree_with_the_kernel_calendar() -> None:
 
 
 def test_bench_frame_columns_and_order() -> None:
-    data = make_bench_data(3, 64, seed=1)
+    data = make_sample_data(3, 64, seed=1)
     frame = bench_frame(data)
     assert frame.columns == ["user_id", "timestamp", "amount", "mcc"]
     assert frame["timestamp"].dtype == pl.Int64
@@ -243,7 +240,7 @@ def test_bad_frames_are_refused_with_the_row_or_column() -> None:
         polars_targets(spec, swapped)
     with pytest.raises(InputError, match="int64 seconds"):
         polars_targets(spec, frame.with_columns(pl.col("timestamp").cast(pl.Float64)))
-    bad = BenchData(
+    bad = SampleData(
         np.array([1, 0], np.int32), np.zeros(2, np.int64), np.ones(2), np.zeros(2, np.int16), np.array([0, 2])
     )
     with pytest.raises(InputError, match="ascending user"):

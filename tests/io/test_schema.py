@@ -6,12 +6,12 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from cardworld.codes import DECLINE_REASON_NAMES as ERROR_REASONS
+from cardworld.codes import USE_CHIP
 from cardworld.errors import InputError
 from cardworld.io.schema import (
-    ERROR_REASONS,
     SCHEMAS,
     TABLE_NAMES,
-    USE_CHIP,
     build_table,
     cash_table,
     conform,

@@ -12,6 +12,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
 
+from cardworld.codes import DECLINE_REASON_NAMES as ERROR_REASONS
+from cardworld.codes import USE_CHIP
 from cardworld.errors import InputError
 from cardworld.io.dataset import (
     add_shard,
@@ -23,7 +25,7 @@ from cardworld.io.dataset import (
     write_shard,
     write_table,
 )
-from cardworld.io.schema import ERROR_REASONS, USE_CHIP, build_table, error_mask, transactions_table
+from cardworld.io.schema import build_table, error_mask, transactions_table
 from cardworld.io.tabformer import (
     SD254_CARDS_HEADER,
     SD254_USERS_HEADER,

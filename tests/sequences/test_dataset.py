@@ -350,6 +350,7 @@ def test_dataloader_fork_workers(data, parquet_path):
 
 
 @pytest.mark.filterwarnings("ignore:This DataLoader will create")
+@pytest.mark.slow
 def test_dataloader_spawn_workers(data, parquet_path):
     # Spawned workers unpickle the dataset (path only) and re-read the Parquet file.
     specs = SUITE_20[:6]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cardworld.codes import CARD_BRANDS as BRANDS
 from cardworld.config import WorldConfig
 from cardworld.rng import Stream, stream
 from cardworld.world import (
-    BRANDS,
     Accounts,
     Cards,
     Consumers,
@@ -351,3 +351,17 @@ def test_pin_changes_only_while_the_card_is_in_use(cfg: WorldConfig, world: tupl
     open_now = cards.latest()[cards.valid_to[cards.latest()] > np.datetime64(cfg.end, "s")]
     since = cfg.end.year - pin[open_now]
     assert abs(since.mean() - cfg.table1.years_since_pin_change.mean) < 0.6, since.mean()
+
+
+def test_types_and_kinds_speak_the_codes_vocabulary(world) -> None:
+    """Every card's type and its account's kind are the same code of cardworld.codes (CardType and
+    AccountKind share one order), and brands are codes.CARD_BRANDS."""
+    from cardworld.codes import ACCOUNT_KIND_NAMES, CARD_TYPE_NAMES, AccountKind, CardType
+
+    cards, accounts = world
+    kind_of = dict(zip(accounts.account_id.tolist(), accounts.kind.tolist(), strict=True))
+    for card_type, account in zip(cards.card_type.tolist(), cards.account_id.tolist(), strict=True):
+        code = CARD_TYPE_NAMES.index(card_type)
+        assert AccountKind(ACCOUNT_KIND_NAMES.index(kind_of[account])) == CardType(code)
+    assert set(cards.card_brand.tolist()) <= set(BRANDS)
+    assert CardType.PREPAID.value == CARD_TYPE_NAMES.index("Debit (Prepaid)")

@@ -213,3 +213,19 @@ def test_empty_and_bad_input():
         merchant_names(np.array([5411, 5411]), h, np.array(["US", "United States"]), np.zeros(2, bool))
     with pytest.raises(ValueError, match="one length"):
         merchant_names(np.array([5411]), h, np.array(["US"]), np.zeros(1, bool))
+
+
+@pytest.mark.parametrize(
+    ("mcc", "h", "country", "online", "match"),
+    [
+        (np.zeros((2, 2)), np.zeros(2), np.full(2, "US"), np.zeros(2), "1-D"),
+        (np.zeros(2), np.zeros(3), np.full(2, "US"), np.zeros(2), "one length"),
+        (np.array([5411, 10_000]), np.zeros(2), np.full(2, "US"), np.zeros(2), "0..9999"),
+        (np.array([5411]), np.zeros(1), np.array(["USA"]), np.zeros(1), "ISO 3166"),
+    ],
+)
+def test_bad_inputs_are_input_errors(mcc, h, country, online, match):
+    from cardworld.errors import InputError
+
+    with pytest.raises(InputError, match=match):
+        merchant_names(mcc, h.astype(np.uint64), country, online)

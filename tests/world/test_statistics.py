@@ -62,12 +62,14 @@ def tx(world):
     return read_dataset_transactions(world)
 
 
+@pytest.mark.slow
 def test_volume_is_tabformer_like(tx):
     # TabFormer: 24.4M rows of 2,000 consumers, ~12,200 per consumer over this span.
     per_consumer = tx.num_rows / 300
     assert 0.7 * 12_200 < per_consumer < 1.3 * 12_200
 
 
+@pytest.mark.slow
 def test_channel_shares(tx):
     n = tx.num_rows
     counts = Counter(tx["use_chip"].to_pylist())
@@ -75,6 +77,7 @@ def test_channel_shares(tx):
         assert abs(counts[k] / n - share) < CHANNEL_PP, (k, counts[k] / n)
 
 
+@pytest.mark.slow
 def test_amount_mean_median_and_refunds(tx):
     a = tx["amount"].to_numpy()
     assert abs(a.mean() / AMOUNT_MEAN - 1) < AMOUNT_REL, a.mean()
@@ -85,6 +88,7 @@ def test_amount_mean_median_and_refunds(tx):
     assert a.min() >= -500.0  # TabFormer's most negative amount is -$500.00
 
 
+@pytest.mark.slow
 def test_error_shares(tx):
     n = tx.num_rows
     assert abs(1 - (n - tx["errors"].null_count) / n - NO_ERRORS) < NO_ERRORS_PP
@@ -93,6 +97,7 @@ def test_error_shares(tx):
         assert abs(reasons[reason] / n / share - 1) < ERROR_REL, (reason, reasons[reason] / n)
 
 
+@pytest.mark.slow
 def test_top_mcc_shares(tx):
     codes, counts = np.unique(tx["mcc"].to_numpy(), return_counts=True)
     share = dict(zip(codes.tolist(), (counts / tx.num_rows).tolist(), strict=True))
@@ -102,6 +107,7 @@ def test_top_mcc_shares(tx):
     assert len(set(top5) & set(TOP5_MCC)) >= 4, top5
 
 
+@pytest.mark.slow
 def test_hour_of_day_shape(tx):
     hours = pc.hour(tx["timestamp"]).to_numpy()
     dist = np.bincount(hours, minlength=24) / hours.size
@@ -111,6 +117,7 @@ def test_hour_of_day_shape(tx):
     assert dist[6:17].mean() > 1.6 * dist[17:23].mean()
 
 
+@pytest.mark.slow
 def test_consumers_and_cards(world, tx):
     consumers = read_table(world, "consumers")
     n = consumers.num_rows
@@ -137,6 +144,7 @@ def test_consumers_and_cards(world, tx):
             assert abs(values[k] / len(rows) - v) < tol, (col, k, values[k] / len(rows))
 
 
+@pytest.mark.slow
 def test_fraud_rates(tx):
     fraud = tx["is_fraud"].to_numpy(zero_copy_only=False)
     chip = np.asarray(tx["use_chip"].to_pylist())

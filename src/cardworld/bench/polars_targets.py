@@ -40,9 +40,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cardworld.bench.data import BenchData, make_bench_data
 from cardworld.bench.suites import SUITE_1, SUITE_20
+from cardworld.dates import SECONDS_PER_DAY, CalendarUnit
 from cardworld.errors import InputError
+from cardworld.sample import SampleData, make_sample_data
 from cardworld.targets.spec import (
     AnySpec,
     MixedTarget,
@@ -73,7 +74,7 @@ def polars_support(spec: AnySpec) -> str | None:
     return None
 
 
-def bench_frame(data: BenchData) -> pl.DataFrame:
+def bench_frame(data: SampleData) -> pl.DataFrame:
     """The benchmark arrays as a Polars frame (zero-copy through Arrow for the contiguous numeric arrays).
 
     user_id is flagged sorted (checked here): `over(user_id)` then groups by slices instead of hashing.
@@ -242,13 +243,15 @@ class _Builder:
         def make() -> pl.Expr:
             t = self.time
             dt = self.pl.from_epoch(t, time_unit="s")
-            if unit == 0:
-                return t.floordiv(86400)
-            if unit == 1:  # Polars' weeks start on Monday; the epoch day of a Monday is 4 mod 7
+            if unit == CalendarUnit.DAY:
+                return t.floordiv(SECONDS_PER_DAY)
+            if (
+                unit == CalendarUnit.WEEK
+            ):  # Polars' weeks start on Monday; the epoch day of a Monday is 4 mod 7
                 return dt.dt.truncate("1w").dt.epoch("d").cast(self.pl.Int64).floordiv(7)
-            if unit == 2:
+            if unit == CalendarUnit.MONTH:
                 return dt.dt.year().cast(self.pl.Int64) * 12 + dt.dt.month() - 1
-            if unit == 3:
+            if unit == CalendarUnit.QUARTER:
                 return dt.dt.year().cast(self.pl.Int64) * 4 + dt.dt.quarter() - 1
             return dt.dt.year().cast(self.pl.Int64)
 
@@ -435,13 +438,13 @@ def _shift(e: pl.Expr, op: str) -> pl.Expr:
 
 def measure(users: int = 2000, txns: int = 4096, repeat: int = 3) -> dict[str, float]:
     """Best-of-`repeat` seconds of polars_targets for SUITE_1 and the supported part of SUITE_20 on
-    make_bench_data(users, txns); building the frame is excluded. Set POLARS_MAX_THREADS before polars
+    make_sample_data(users, txns); building the frame is excluded. Set POLARS_MAX_THREADS before polars
     is first imported to pin its thread pool (the `__main__` entry point sets 1)."""
     import time
 
     import polars as pl
 
-    frame = bench_frame(make_bench_data(users, txns))
+    frame = bench_frame(make_sample_data(users, txns))
     result: dict[str, float] = {"threads": float(pl.thread_pool_size()), "rows": float(frame.height)}
     for label, suite in (("suite1", SUITE_1), ("suite20", SUITE_20)):
         supported = [s for s in suite if polars_support(s) is None]

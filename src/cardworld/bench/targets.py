@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cardworld.bench.data import BenchData, make_bench_data
 from cardworld.bench.suites import SUITES
+from cardworld.sample import SampleData, make_sample_data
 from cardworld.targets.compute import compute_targets_batch
 from cardworld.targets.plan import compile_plan
 from cardworld.targets.spec import TargetSpec, spec_name
@@ -61,13 +61,13 @@ def _row(impl: str, procs: int, users: int, txns: int, targets: int, sec: float,
     return BenchRow(impl, procs, users, txns, targets, round(sec, 6), round(users / sec, 1), note)
 
 
-def _batch(specs, data: BenchData) -> np.ndarray:
+def _batch(specs, data: SampleData) -> np.ndarray:
     return compute_targets_batch(
         specs, time=data.time, amount=data.amount, mcc=data.mcc, offsets=data.offsets
     )
 
 
-def bench_baseline(specs, data: BenchData, users: int) -> BenchRow:
+def bench_baseline(specs, data: SampleData, users: int) -> BenchRow:
     from cardworld.targets.reference import reference_targets_batch
 
     sub = data.subset(min(users, data.n_users))
@@ -81,7 +81,7 @@ def bench_baseline(specs, data: BenchData, users: int) -> BenchRow:
     return _row("baseline", 1, sub.n_users, txns, len(specs), sec, f"naive reference on {sub.n_users} users")
 
 
-def bench_numba(specs, data: BenchData, repeats: int) -> BenchRow:
+def bench_numba(specs, data: SampleData, repeats: int) -> BenchRow:
     _batch(specs, data.subset(min(8, data.n_users)))  # compile or load from cache
     sec = best_of(lambda: _batch(specs, data), repeats)
     txns = int(np.diff(data.offsets).max())
@@ -95,7 +95,7 @@ _WORKER: dict = {}
 
 def _mp_init(users: int, txns: int, seed: int, suite: int) -> None:
     pin_threads()
-    data = make_bench_data(users, txns, seed)
+    data = make_sample_data(users, txns, seed)
     plan = compile_plan(SUITES[suite])
     _batch(plan, data.subset(min(8, users)))
     _WORKER.update(data=data, plan=plan)
@@ -103,7 +103,7 @@ def _mp_init(users: int, txns: int, seed: int, suite: int) -> None:
 
 def _mp_work(bounds: tuple[int, int]) -> int:
     u0, u1 = bounds
-    d: BenchData = _WORKER["data"]
+    d: SampleData = _WORKER["data"]
     a, b = d.offsets[u0], d.offsets[u1]
     y = compute_targets_batch(
         _WORKER["plan"],
@@ -127,7 +127,7 @@ def bench_numba_mp(suite: int, users: int, txns: int, seed: int, processes: int,
     )
 
 
-def bench_polars(specs, data: BenchData, repeats: int) -> tuple[BenchRow | None, list[str], dict[str, str]]:
+def bench_polars(specs, data: SampleData, repeats: int) -> tuple[BenchRow | None, list[str], dict[str, str]]:
     from cardworld.bench.polars_targets import bench_frame, polars_support, polars_targets
 
     supported = [s for s in specs if polars_support(s) is None]
@@ -143,7 +143,7 @@ def bench_polars(specs, data: BenchData, repeats: int) -> tuple[BenchRow | None,
     return _row("polars", 1, data.n_users, txns, len(supported), sec, note), names, reasons
 
 
-def bench_per_target(specs, data: BenchData, repeats: int) -> list[dict]:
+def bench_per_target(specs, data: SampleData, repeats: int) -> list[dict]:
     """numba and Polars on each target alone (for 'faster than Polars on every target it can express')."""
     from cardworld.bench.polars_targets import bench_frame, polars_support, polars_targets
 
@@ -168,7 +168,7 @@ def bench_per_target(specs, data: BenchData, repeats: int) -> list[dict]:
 
 
 def bench_dataloader(
-    suite: int, data: BenchData, workers: int = 2, batch_size: int = 64, repeats: int = 1
+    suite: int, data: SampleData, workers: int = 2, batch_size: int = 64, repeats: int = 1
 ) -> BenchRow:
     import torch
     from torch.utils.data import DataLoader
@@ -202,7 +202,7 @@ def bench_dataloader(
     return _row("dataloader", workers, data.n_users, txns, len(SUITES[suite]), sec, note)
 
 
-def _write_parquet(data: BenchData, path: Path) -> None:
+def _write_parquet(data: SampleData, path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 

@@ -80,7 +80,7 @@ def bench_targets(
     if unknown:
         raise typer.BadParameter(f"unknown row {sorted(unknown)[0]!r}", param_hint="--skip")
     specs = B.SUITES[int(suite)]
-    data = B.make_bench_data(users, txns)
+    data = B.make_sample_data(users, txns)
     rows: list[B.BenchRow] = []
     per_target: list[dict] = []
     reasons: dict[str, str] = {}

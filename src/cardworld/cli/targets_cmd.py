@@ -92,13 +92,13 @@ def demo(
     """Compute a spec file's targets over a built-in sample and print a few rows."""
     import numpy as np
 
-    from cardworld.bench.data import make_bench_data
     from cardworld.data import data_path
+    from cardworld.sample import make_sample_data
     from cardworld.targets import compute_targets_batch, load_target_specs, output_names
 
     spec_path = spec or Path(data_path("targets_example.yaml"))
     specs = load_target_specs(spec_path)
-    data = make_bench_data(users, txns, seed=0)
+    data = make_sample_data(users, txns, seed=0)
     y = compute_targets_batch(specs, time=data.time, amount=data.amount, mcc=data.mcc, offsets=data.offsets)
     names = output_names(specs)
     console.print(

@@ -28,7 +28,6 @@ Conventions the simulator can rely on (all applied on load):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -36,16 +35,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from cardworld.codes import TRIP_KIND_NAMES
 from cardworld.data import data_path
-from cardworld.data.yamlfile import describe
+from cardworld.data.yamlfile import describe, read_yaml
 from cardworld.data.yamlfile import fail as _fail
 from cardworld.errors import ConfigError
-
-#: Trip states, in the column order of ``Catalogue.trip`` and ``Catalogue.trip_factor``.
-TRIP_STATES: tuple[str, ...] = ("home", "getaway", "vacation", "business")
+from cardworld.stats import norm_cdf
 
 DEFAULT_FILE = "catalogue.yaml"
 
@@ -174,7 +171,8 @@ class Catalogue:
     ``amount_step``, ``card_present_pin_share``, ``refund_rate``, ``cash_affinity`` (float64);
     ``online_start_year``, ``first_year``, ``last_year`` (int32); ``recurring`` (bool).
     ``hours`` (n, 24) float64, rows sum to 1. ``trip`` and ``trip_factor`` (n, 4) float64, columns in
-    ``TRIP_STATES`` order. MCCs as CSR: item i sells under ``mcc_codes[mcc_offsets[i]:mcc_offsets[i+1]]``
+    ``codes.TRIP_KIND_NAMES`` (TripKind) order. MCCs as CSR: item i sells under
+    ``mcc_codes[mcc_offsets[i]:mcc_offsets[i+1]]``
     (int32) with probabilities ``mcc_weights[...]`` (float64, sum to 1); ``mcc_offsets`` is int64 (n+1).
     """
 
@@ -267,12 +265,7 @@ def _describe(err: ValidationError) -> str:
 
 
 def _parse(path: Path) -> tuple[CatalogueFile, list[ItemSpec]]:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"catalogue: cannot read {path}: {exc.strerror}; check the path") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path.name}: not valid YAML: {exc} (file {path})") from None
+    raw = read_yaml(path, "catalogue")
     if not isinstance(raw, dict):
         raise _fail(
             path, "top level", "expected a mapping with version, sources, hour_profiles, defaults, items"
@@ -353,8 +346,8 @@ def _build(top: CatalogueFile, specs: Sequence[ItemSpec]) -> Catalogue:
     scale = 7.0 / (5.0 * wd + 2.0 * we)
 
     tts = top.trip_time_share
-    shares = np.array([getattr(tts, s) for s in TRIP_STATES], dtype=np.float64)
-    trip = np.array([[getattr(s, st) for st in TRIP_STATES] for s in specs], dtype=np.float64)
+    shares = np.array([getattr(tts, s) for s in TRIP_KIND_NAMES], dtype=np.float64)
+    trip = np.array([[getattr(s, st) for st in TRIP_KIND_NAMES] for s in specs], dtype=np.float64)
     avg = trip @ shares
     if np.any(avg <= 0):
         bad = specs[int(np.flatnonzero(avg <= 0)[0])].name
@@ -435,15 +428,6 @@ def __getattr__(name: str) -> Any:
 # ------------------------------------------------------------------------------------------ calibration
 
 
-def _norm_cdf(z: np.ndarray) -> np.ndarray:
-    """Standard normal CDF (Abramowitz & Stegun 7.1.26 erf; |error| < 1.5e-7)."""
-    x = np.abs(z) / math.sqrt(2.0)
-    t = 1.0 / (1.0 + 0.3275911 * x)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    erf = 1.0 - poly * np.exp(-x * x)
-    return 0.5 * (1.0 + np.sign(z) * erf)
-
-
 def estimate_mcc_shares(cat: Catalogue, year: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Expected share of card purchases per MCC: Σ_items buyers · E[rate] · weight, normalised.
 
@@ -468,13 +452,13 @@ def estimate_amounts(cat: Catalogue, year: int | None = None) -> dict[str, float
     lo, hi = cat.amount_min, cat.amount_max
     a, b = (np.log(lo) - mu) / s, (np.log(hi) - mu) / s
     mean_each = (
-        lo * _norm_cdf(a)
-        + np.exp(mu + 0.5 * s**2) * (_norm_cdf(b - s) - _norm_cdf(a - s))
-        + hi * (1.0 - _norm_cdf(b))
+        lo * norm_cdf(a)
+        + np.exp(mu + 0.5 * s**2) * (norm_cdf(b - s) - norm_cdf(a - s))
+        + hi * (1.0 - norm_cdf(b))
     )
     grid = np.exp(np.linspace(np.log(0.01), np.log(float(hi.max()) * 1.001), 4000))
     z = (np.log(grid)[:, None] - mu[None, :]) / s[None, :]
-    cdf_each = np.where(grid[:, None] < lo[None, :], 0.0, _norm_cdf(z))
+    cdf_each = np.where(grid[:, None] < lo[None, :], 0.0, norm_cdf(z))
     cdf_each = np.where(grid[:, None] >= hi[None, :], 1.0, cdf_each)
     cdf = cdf_each @ w
     out = {"mean": float(mean_each @ w), "max": float(hi[w > 0].max())}

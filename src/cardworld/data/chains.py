@@ -19,7 +19,10 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cardworld.data import data_path
-from cardworld.data.destinations import _describe, _fail, _read_yaml, _ro
+from cardworld.data.destinations import _ro
+from cardworld.data.yamlfile import describe as _describe
+from cardworld.data.yamlfile import fail as _fail
+from cardworld.data.yamlfile import read_yaml as _read_yaml
 from cardworld.errors import ConfigError
 
 DEFAULT_FILE = "chains.yaml"

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.compute as pc
 
+from cardworld.codes import USE_CHIP
 from cardworld.config import dataset_config
 from cardworld.data.mcc import mcc_description
 from cardworld.errors import ConfigError
@@ -59,7 +60,7 @@ def summarize(dataset: str | os.PathLike, top: int = 5) -> dict[str, str]:
     t = tx["timestamp"]
     out["first / last"] = f"{pc.min(t).as_py():%Y-%m-%d} / {pc.max(t).as_py():%Y-%m-%d}"
     chip = Counter(tx["use_chip"].to_pylist())
-    for k in ("Swipe Transaction", "Chip Transaction", "Online Transaction"):
+    for k in USE_CHIP:
         out[k] = f"{100 * chip.get(k, 0) / n:.1f}%"
     amount = tx["amount"].to_numpy()
     out["amount mean / median"] = f"${amount.mean():.2f} / ${np.median(amount):.2f}"

@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from cardworld.dates import SECONDS_PER_DAY, SECONDS_PER_HOUR, civil_date
 from cardworld.errors import InputError
 from cardworld.io.transactions import TransactionArrays
 from cardworld.jit import kernel
@@ -46,7 +47,6 @@ from cardworld.sequences.source import (
     resolve_columns,
 )
 from cardworld.targets import compile_plan, compute_targets_batch
-from cardworld.dates import civil_date
 from cardworld.targets.plan import TargetPlan
 from cardworld.targets.spec import AnySpec
 
@@ -75,8 +75,8 @@ def _row_features(
             amt[o] = amount[i]
             if has_mcc:
                 mcc_out[o] = mcc[i]
-            day = t // 86400
-            hour[o] = (t - day * 86400) // 3600
+            day = t // SECONDS_PER_DAY
+            hour[o] = (t - day * SECONDS_PER_DAY) // SECONDS_PER_HOUR
             if day != last_day:  # civil date once per day
                 last_day = day
                 wd = (day + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0

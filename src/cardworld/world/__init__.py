@@ -9,15 +9,11 @@ Every draw for consumer ``u`` comes from ``stream(cfg.seed, Stream.POPULATION, u
 matching rows of the full world exactly.
 """
 
-from cardworld.world.cards import ACCOUNT_KINDS, CARD_TYPES, PAYMENT_HABITS, Accounts, Cards, make_cards
+from cardworld.world.cards import Accounts, Cards, make_cards
 from cardworld.world.consumers import Consumers, age_pmf, cards_pmf, is_representative, make_consumers
-from cardworld.world.luhn import BRANDS, card_numbers, is_luhn_valid, luhn_check_digit, make_card_number
+from cardworld.world.luhn import card_numbers, is_luhn_valid, luhn_check_digit, make_card_number
 
 __all__ = [
-    "ACCOUNT_KINDS",
-    "BRANDS",
-    "CARD_TYPES",
-    "PAYMENT_HABITS",
     "Accounts",
     "Cards",
     "Consumers",

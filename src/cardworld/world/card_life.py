@@ -17,13 +17,13 @@ end of the run (the model has no death or default that would end all of a person
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from cardworld.codes import CardType
 from cardworld.config import WorldConfig
-from cardworld.stats import norm_ppf
+from cardworld.stats import lognormal_params, norm_ppf
 from cardworld.world.consumers import Consumers
 
 CLOSE_HAZARD = 0.012  # yearly closing hazard of a credit/debit account
@@ -32,7 +32,6 @@ CLOSE_HAZARD = 0.012  # yearly closing hazard of a credit/debit account
 OPEN_YEARS_BOOST = 1.3
 PIN_YEARS_BOOST = 1.35
 MAX_YEARS_OPEN = 45  # a longer draw falls back to a uniform point of the (capped) adult life
-PREPAID = 2  # kind code (index into cards.CARD_TYPES)
 
 
 @dataclass(frozen=True)
@@ -44,12 +43,6 @@ class Issues:
     valid_from: np.ndarray  # datetime64[D]
     expires: np.ndarray  # datetime64[D], the last day of the expiry month
     valid_to: np.ndarray  # datetime64[D], exclusive
-
-
-def lognormal_params(mean: float, sd: float) -> tuple[float, float]:
-    """(mu, sigma) of the lognormal with this mean and standard deviation."""
-    s2 = math.log1p((sd / max(mean, 1e-9)) ** 2)
-    return math.log(max(mean, 1e-9)) - s2 / 2.0, math.sqrt(s2)
 
 
 def month_end(d: np.ndarray, add_months: np.ndarray) -> np.ndarray:
@@ -94,7 +87,7 @@ def opening_and_closing(
     acct_open = end - days_open[acct_of]
     close_years = -np.log1p(-u_close[acct_of]) / CLOSE_HAZARD
     close = acct_open + np.rint(close_years * 365.25).astype(np.int64)
-    closes = (kind != PREPAID) & (close <= end)
+    closes = (kind != CardType.PREPAID) & (close <= end)
     close = np.where(closes, close, np.datetime64("NaT", "D"))
     span = (np.where(closes, close, end) - acct_open).astype(np.int64)
     offset = np.floor(u_open_shared * (span + 1)).astype(np.int64)
@@ -114,7 +107,7 @@ def _tentative_end(
     after = end + 1
     closing = np.where(np.isnat(close), after, np.maximum(close, open_date + 1))
     prepaid = _first_expiry(open_date, term) + 1
-    return np.minimum(np.where(kind == PREPAID, prepaid, closing), after)
+    return np.minimum(np.where(kind == CardType.PREPAID, prepaid, closing), after)
 
 
 def keep_covered(
@@ -166,7 +159,11 @@ def _cover(rows, open_date, stop, close, renewals, kind, acct_of, term, lead, en
     end_i = int(end.astype(np.int64))
     opened = {r: int(open_date[r].astype(np.int64)) for r in rows.tolist()}
     ends = {r: int(stop[r].astype(np.int64)) for r in rows.tolist()}
-    expiry = {r: _first_expiry(open_date[r : r + 1], term[r : r + 1])[0] for r in ends if kind[r] == PREPAID}
+    expiry = {
+        r: _first_expiry(open_date[r : r + 1], term[r : r + 1])[0]
+        for r in ends
+        if kind[r] == CardType.PREPAID
+    }
     done: set[int] = set()
     while True:
         pending = [r for r in ends if r not in done and ends[r] <= end_i]
@@ -176,7 +173,7 @@ def _cover(rows, open_date, stop, close, renewals, kind, acct_of, term, lead, en
         t = ends[k]
         if any(opened[j] <= t < ends[j] for j in ends if acct_of[j] != acct_of[k]):
             done.add(k)
-        elif kind[k] == PREPAID:  # renewed: the next issue starts `lead` days before the expiry
+        elif kind[k] == CardType.PREPAID:  # renewed: the next issue starts `lead` days before the expiry
             renewals[k] += 1
             expiry[k] = month_end(np.array([expiry[k] - lead[k]]), np.array([12 * term[k]]))[0]
             ends[k] = int(expiry[k].astype(np.int64)) + 1
@@ -212,7 +209,7 @@ def issue_schedule(
         nxt = exp - lead[active]
         cl = close[active]
         has_close = ~np.isnat(cl)
-        reissued = (kind[active] != PREPAID) | (renewals[active] > j)
+        reissued = (kind[active] != CardType.PREPAID) | (renewals[active] > j)
         cont = reissued & (nxt <= end) & ~(has_close & (nxt >= cl))
         to = np.where(cont, nxt, np.where(has_close, np.minimum(cl, exp + 1), exp + 1))
         to = np.maximum(to, vf[active] + 1)  # at least one day in use (closing on the opening day)
@@ -264,7 +261,6 @@ __all__ = [
     "Issues",
     "issue_schedule",
     "keep_covered",
-    "lognormal_params",
     "month_end",
     "opening_and_closing",
     "opening_days",

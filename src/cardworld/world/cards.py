@@ -47,10 +47,11 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from cardworld.codes import ACCOUNT_KIND_NAMES, CARD_BRANDS, CARD_TYPE_NAMES, PAYMENT_HABITS, CardType
 from cardworld.config import WorldConfig
 from cardworld.errors import InputError
 from cardworld.rng import Stream, stream
-from cardworld.stats import norm_ppf
+from cardworld.stats import lognormal_params, norm_ppf, pick
 from cardworld.world.card_life import (
     CLOSE_HAZARD,
     MAX_YEARS_OPEN,
@@ -59,17 +60,12 @@ from cardworld.world.card_life import (
     Issues,
     issue_schedule,
     keep_covered,
-    lognormal_params,
     opening_and_closing,
     opening_days,
     pin_years,
 )
 from cardworld.world.consumers import MAX_CARDS, Consumers, cards_pmf
-from cardworld.world.luhn import BRANDS, card_numbers
-
-CARD_TYPES: tuple[str, ...] = ("Debit", "Credit", "Debit (Prepaid)")
-ACCOUNT_KINDS: tuple[str, ...] = ("debit", "credit", "prepaid")  # same order as CARD_TYPES
-PAYMENT_HABITS: tuple[str, ...] = ("full", "minimum", "partial")
+from cardworld.world.issuing import ISSUE_DIGITS, draw_issues, issue_cards
 
 # TabFormer sd254_cards shares.
 TYPE_SHARES = {"Debit": 0.57, "Credit": 0.33, "Debit (Prepaid)": 0.094}
@@ -84,8 +80,6 @@ CREDIT_BIAS = 0.96
 PREPAID_BIAS = 1.045
 TERM_YEARS = (np.array([3, 4, 5]), np.array([0.3, 0.4, 0.3]))
 PREPAID_TERM_YEARS = (np.array([1, 2, 3]), np.array([0.4, 0.35, 0.25]))
-MC_TWO_SERIES_YEAR = 2017  # Mastercard 2221-2720 numbers are issued from this year on ...
-MC_TWO_SERIES_SHARE = 0.2  # ... for this share of new Mastercard issues
 # Pay frequency (BLS, private establishments): weekly, biweekly, semimonthly, monthly.
 PAY_PERIODS = (np.array([7, 14, 15, 30]), np.array([0.27, 0.43, 0.20, 0.10]))
 TAKE_HOME = 0.78  # net pay / gross income
@@ -96,7 +90,6 @@ TAKE_HOME = 0.78  # net pay / gross income
 _CW = 16
 # Columns of the consumer row.
 _PAY_PERIOD = 0
-_ISSUE_DIGITS = 20  # per issue: 16 number digits + 4 CVV digits
 
 
 @dataclass(frozen=True, eq=False)
@@ -191,8 +184,7 @@ class Accounts:
 
 
 def _pick(u: np.ndarray, values: np.ndarray, probs: np.ndarray) -> np.ndarray:
-    cdf = np.cumsum(probs) / np.sum(probs)
-    return values[np.minimum(np.searchsorted(cdf, u, side="right"), len(values) - 1)]
+    return values[pick(np.cumsum(probs) / np.sum(probs), u)]
 
 
 def share_probability(cfg: WorldConfig, cards_pmf: np.ndarray) -> float:
@@ -237,7 +229,7 @@ def make_cards(cfg: WorldConfig, consumers: Consumers) -> tuple[Cards, Accounts]
     open_date, close = opening_and_closing(end, days_open, kind, acct_of, u[:, _CLOSE], u[:, _OPEN_SHARED])
     limit = _limits(cfg, consumers.yearly_income[owner], zc, kind, u[:, _LIMIT])[acct_of]
     term = np.where(
-        kind == 2, _pick(u[:, _TERM], *PREPAID_TERM_YEARS), _pick(u[:, _TERM], *TERM_YEARS)
+        kind == CardType.PREPAID, _pick(u[:, _TERM], *PREPAID_TERM_YEARS), _pick(u[:, _TERM], *TERM_YEARS)
     ).astype(np.int64)
     lead = (14 + np.floor(u[:, _LEAD] * 32)).astype(np.int64)
     close, renewals = keep_covered(owner, open_date, close, kind, acct_of, term, lead, end)
@@ -246,24 +238,23 @@ def make_cards(cfg: WorldConfig, consumers: Consumers) -> tuple[Cards, Accounts]
     # Second draw per consumer (exact sizes): number and CVV digits and prefix choices per issue, then one
     # uniform per card index for its earlier PIN changes.
     counts = np.bincount(owner[iss.slot], minlength=n).tolist()
-    draws = [(g.integers(0, 10, size=(m, _ISSUE_DIGITS), dtype=np.int8), g.random((m, 2)), g.random(k))
-             for g, m, k in zip(gens, counts, ncards.tolist(), strict=True)]  # fmt: skip
-    digits = np.concatenate([d[0] for d in draws]) if draws else np.zeros((0, _ISSUE_DIGITS), np.int8)
+    draws = [(*draw_issues(g, m), g.random(k)) for g, m, k in zip(gens, counts, ncards.tolist(), strict=True)]
+    digits = np.concatenate([d[0] for d in draws]) if draws else np.zeros((0, ISSUE_DIGITS), np.int8)
     pref = np.concatenate([d[1] for d in draws]) if draws else np.zeros((0, 2))
     w_pin = np.concatenate([d[2] for d in draws]) if draws else np.zeros(0)
     ibrand = brand[iss.slot]
-    numbers, cvv = issue_numbers(ibrand, iss.valid_from, digits, pref)
+    numbers, cvv, has_chip = issue_cards(ibrand, iss.valid_from, digits, pref, cfg.channels.chip_card_year)
     account_id = uid[owner] * 16 + (acct_of - first_of_owner[owner])
     cards = Cards(
         user_id=uid[owner][iss.slot].astype(np.int32),
         card_index=kidx[iss.slot].astype(np.int16),
         cards_issued=iss.issued.astype(np.int16),
-        card_brand=np.array(BRANDS)[ibrand].astype("U10"),
-        card_type=np.array(CARD_TYPES)[kind[iss.slot]].astype("U15"),
+        card_brand=np.array(CARD_BRANDS)[ibrand].astype("U10"),
+        card_type=np.array(CARD_TYPE_NAMES)[kind[iss.slot]].astype("U15"),
         card_number=numbers,
         cvv=cvv,
         expires=iss.expires.astype("datetime64[D]"),
-        has_chip=_year(iss.valid_from) >= cfg.channels.chip_card_year,
+        has_chip=has_chip,
         credit_limit=limit[iss.slot].astype(np.float64),
         acct_open_date=open_date[iss.slot].astype("datetime64[D]"),
         valid_from=iss.valid_from.astype("datetime64[s]"),
@@ -277,7 +268,7 @@ def make_cards(cfg: WorldConfig, consumers: Consumers) -> tuple[Cards, Accounts]
 
 
 def _kinds_and_brands(cfg: WorldConfig, u: np.ndarray, zc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(kind: index into CARD_TYPES, brand: index into BRANDS) per card-index row, before account sharing.
+    """(kind: a CardType, brand: index into codes.CARD_BRANDS) per card-index row, before account sharing.
 
     Account kind with TabFormer's shares tilted by FICO (credit likelier with a high score, prepaid with a
     low one); Amex/Discover only on credit, Visa vs Mastercard for the rest."""
@@ -288,14 +279,17 @@ def _kinds_and_brands(cfg: WorldConfig, u: np.ndarray, zc: np.ndarray) -> tuple[
     p_credit = CREDIT_BIAS * p_cre * (1.0 + FICO_TILT * zc)
     p_prepaid = PREPAID_BIAS * p_pre * (1.0 - FICO_TILT * zc)
     ut = u[:, _TYPE]
-    kind = np.where(ut < p_credit, 1, np.where(ut < p_credit + p_prepaid, 2, 0))
+    kind = np.where(
+        ut < p_credit, CardType.CREDIT, np.where(ut < p_credit + p_prepaid, CardType.PREPAID, CardType.DEBIT)
+    )
     credit_total = TYPE_SHARES["Credit"]
     p_amex = BRAND_SHARES["Amex"] / credit_total
     p_disc = BRAND_SHARES["Discover"] / credit_total
     p_visa = BRAND_SHARES["Visa"] / (BRAND_SHARES["Visa"] + BRAND_SHARES["Mastercard"])
     ub = u[:, _BRAND]
-    vm = np.where(u[:, _VM] < p_visa, 0, 1)  # BRANDS: Visa 0, Mastercard 1, Amex 2, Discover 3
-    brand = np.where((kind == 1) & (ub < p_amex), 2, np.where((kind == 1) & (ub < p_amex + p_disc), 3, vm))
+    vm = np.where(u[:, _VM] < p_visa, 0, 1)  # codes.CARD_BRANDS: Visa 0, Mastercard 1, Amex 2, Discover 3
+    credit = kind == CardType.CREDIT
+    brand = np.where(credit & (ub < p_amex), 2, np.where(credit & (ub < p_amex + p_disc), 3, vm))
     return kind, brand
 
 
@@ -319,7 +313,7 @@ def _share_accounts(
             continue
         base = first_of_owner[owner[rows]]
         earlier = base[:, None] + np.arange(k)[None, :]  # (r, k) positions of indexes 0..k-1
-        ok = (acct_of[earlier] == earlier) & (kind[earlier] != 2)
+        ok = (acct_of[earlier] == earlier) & (kind[earlier] != CardType.PREPAID)
         cnt = ok.sum(axis=1)
         can = cnt > 0
         which = np.minimum(np.floor(u[rows, _SHARE_WHICH] * np.maximum(cnt, 1)).astype(np.int64), cnt - 1)
@@ -344,20 +338,9 @@ def _limits(
     credit_lim = CREDIT_LIMIT_MEDIAN * 0.82 * np.exp(0.6 * log_inc + 0.25 * zc + noise_sd * zl)
     debit_lim = DEBIT_LIMIT_MEDIAN * 0.94 * np.exp(log_inc + 0.3 * zl)
     prepaid_lim = np.minimum(PREPAID_LIMIT_MEDIAN * np.exp(0.8 * zl), 500.0)
-    return np.rint(np.select([kind == 1, kind == 0], [credit_lim, debit_lim], prepaid_lim))
-
-
-def issue_numbers(
-    brand: np.ndarray, valid_from: np.ndarray, digits: np.ndarray, pref: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """(card numbers <U16, CVVs <U4) of issues: ``brand`` indexes BRANDS, ``digits`` (n, 20) random digits
-    (16 for the number, 4 for the CVV), ``pref`` (n, 2) uniforms (prefix, Mastercard 2-series)."""
-    year = _year(valid_from)
-    two_series = (brand == 1) & (year >= MC_TWO_SERIES_YEAR) & (pref[:, 1] < MC_TWO_SERIES_SHARE)
-    numbers = card_numbers(brand, digits[:, :16], pref[:, 0], two_series)
-    cvv_bytes = (digits[:, 16:20] + 48).astype(np.uint8)
-    cvv_bytes[brand != 2, 3] = 0  # 3 digits but Amex's 4
-    return numbers, cvv_bytes.view("S4").ravel().astype("U4")
+    return np.rint(
+        np.select([kind == CardType.CREDIT, kind == CardType.DEBIT], [credit_lim, debit_lim], prepaid_lim)
+    )
 
 
 @dataclass(frozen=True)
@@ -388,31 +371,33 @@ def _accounts(cfg: WorldConfig, consumers: Consumers, s: _Slots, cu: np.ndarray,
     p_full = np.clip(0.45 + 0.2 * a_fico_z, 0.05, 0.95)
     p_min = np.clip(0.15 - 0.08 * a_fico_z, 0.02, 0.5)
     habit = np.where(ua[:, _HABIT] < p_full, 0, np.where(ua[:, _HABIT] < p_full + p_min, 1, 2))
-    habit = np.where(a_kind == 1, habit, 0)
+    habit = np.where(a_kind == CardType.CREDIT, habit, 0)
     pay_share = np.select([habit == 0, habit == 1], [1.0, 0.03], 0.1 + 0.8 * ua[:, _PART])
     btl = np.clip(t1.balance_to_limit.mean + t1.balance_to_limit.sd * norm_ppf(ua[:, _BAL]), 0.0, 1.0)
     a_income = consumers.yearly_income[a_owner]
     a_limit = s.limit[prim]
     init = np.select(
-        [a_kind == 1, a_kind == 0],
+        [a_kind == CardType.CREDIT, a_kind == CardType.DEBIT],
         [btl * a_limit, a_income / 52.0 * (2.0 + 4.0 * ua[:, _BAL])],
         a_limit * (0.2 + 0.8 * ua[:, _BAL]),
     )
     period_c = np.where(consumers.works, _pick(cu[:, _PAY_PERIOD], *PAY_PERIODS), 30).astype(np.int64)
     per_year = np.select([period_c == 7, period_c == 14, period_c == 15], [52.0, 26.0, 24.0], 12.0)
     net_pay = consumers.yearly_income * TAKE_HOME / per_year
-    n_debit = np.bincount(a_owner[a_kind == 0], minlength=n)
-    paycheck = np.where(a_kind == 0, net_pay[a_owner] / np.maximum(n_debit[a_owner], 1), 0.0)
+    n_debit = np.bincount(a_owner[a_kind == CardType.DEBIT], minlength=n)
+    paycheck = np.where(a_kind == CardType.DEBIT, net_pay[a_owner] / np.maximum(n_debit[a_owner], 1), 0.0)
     n_on = np.bincount(s.acct_of, minlength=s.acct_of.size)[prim]
     # A prepaid account closes when its (last) card expires.
     prepaid_end = iss.valid_to[np.searchsorted(iss.slot, prim, side="right") - 1].astype("datetime64[D]")
     a_close = np.where(
-        a_kind == 2, np.where(prepaid_end <= end, prepaid_end, np.datetime64("NaT", "D")), s.close[prim]
+        a_kind == CardType.PREPAID,
+        np.where(prepaid_end <= end, prepaid_end, np.datetime64("NaT", "D")),
+        s.close[prim],
     )
     return Accounts(
         account_id=s.account_id[prim].astype(np.int64),
         user_id=consumers.user_id.astype(np.int64)[a_owner].astype(np.int32),
-        kind=np.array(ACCOUNT_KINDS)[a_kind].astype("U7"),
+        kind=np.array(ACCOUNT_KIND_NAMES)[a_kind].astype("U7"),
         credit_limit=a_limit.astype(np.float64),
         payment_habit=np.array(PAYMENT_HABITS)[habit].astype("U7"),
         pay_share=pay_share.astype(np.float64),
@@ -425,21 +410,13 @@ def _accounts(cfg: WorldConfig, consumers: Consumers, s: _Slots, cu: np.ndarray,
     )
 
 
-def _year(d: np.ndarray) -> np.ndarray:
-    return d.astype("datetime64[Y]").astype(np.int64) + 1970
-
-
 __all__ = [
-    "ACCOUNT_KINDS",
-    "CARD_TYPES",
     "CLOSE_HAZARD",
     "MAX_YEARS_OPEN",
     "OPEN_YEARS_BOOST",
-    "PAYMENT_HABITS",
     "PIN_YEARS_BOOST",
     "Accounts",
     "Cards",
-    "issue_numbers",
-    "lognormal_params",
+    "lognormal_params",  # re-exported for sim/fraud_world.py until it imports cardworld.stats
     "make_cards",
 ]

@@ -36,7 +36,7 @@ from cardworld.config import ATTRIBUTES, WorldConfig
 from cardworld.data.geography import ZipTable, load_zips
 from cardworld.errors import ConfigError
 from cardworld.rng import Stream, stream
-from cardworld.stats import norm_cdf, norm_ppf
+from cardworld.stats import lognormal_params, norm_cdf, norm_ppf, pick
 from cardworld.world.names import full_names, street_addresses
 
 FEMALE_SHARE = 0.508  # Census 2020: 50.8% of US residents are female
@@ -191,13 +191,6 @@ def cards_pmf(cfg: WorldConfig) -> np.ndarray:
     return np.diff(_cards_cdf(float(mc.mean), float(mc.sd)), prepend=0.0)
 
 
-def _lognormal(mean: float, sd: float) -> tuple[float, float]:
-    """(mu, sigma) of the lognormal with this mean and sd."""
-    mean = max(mean, 1e-9)
-    s2 = math.log1p((sd / mean) ** 2)
-    return math.log(mean) - s2 / 2.0, math.sqrt(s2)
-
-
 def copula_factor(correlation: list[list[float]]) -> np.ndarray:
     """A with A Aᵀ = the normal correlation matrix whose Gaussian copula has the given Spearman
     correlations (via 2 sin(π ρ_s / 6)); eigen-based so a PSD (singular) matrix works too."""
@@ -254,11 +247,11 @@ def _context(cfg: WorldConfig) -> _Ctx:
     zm = float((w * log_zip).sum())
     zvar = float((w * (log_zip - zm) ** 2).sum())
     beta = ZIP_INCOME_ELASTICITY
-    _, s_t = _lognormal(t1.income.mean, t1.income.sd)
+    _, s_t = lognormal_params(t1.income.mean, t1.income.sd)
     s_p = math.sqrt(max(s_t**2 - beta**2 * zvar, 0.25 * s_t**2))
     norm = float((w * np.exp(beta * (log_zip - zm))).sum())
 
-    _, dti_s = _lognormal(t1.debt_to_income.mean, t1.debt_to_income.sd)
+    _, dti_s = lognormal_params(t1.debt_to_income.mean, t1.debt_to_income.sd)
     debt_s = math.sqrt(dti_s**2 + s_t**2)
     debtor_mean = t1.debt_to_income.mean * t1.income.mean / (1.0 - NO_DEBT_SHARE)
     age_m = float((w * zt.median_age).sum())
@@ -292,13 +285,12 @@ def _core(cfg: WorldConfig, ctx: _Ctx, u: np.ndarray) -> dict[str, np.ndarray]:
     zt = ctx.zips
     e = norm_ppf(u[:, _Z0 : _Z0 + len(ATTRIBUTES)])
     z = e @ ctx.factor.T  # correlated standard normals, columns in ATTRIBUTES order
-    pick = np.minimum(np.searchsorted(ctx.zip_cdf, u[:, _ZIP], side="right"), len(ctx.zip_rows) - 1)
-    zip_row = ctx.zip_rows[pick].astype(np.int32)
+    zip_row = ctx.zip_rows[pick(ctx.zip_cdf, u[:, _ZIP])].astype(np.int32)
 
     shift = (zt.median_age[zip_row] - ctx.age_mean_zip) / ctx.age_sd_zip
     z_age = (z[:, 0] + AGE_ZIP_SHIFT * shift) / math.sqrt(1.0 + AGE_ZIP_SHIFT**2)
     ages, age_cdf = _age_table()
-    age = ages[np.minimum(np.searchsorted(age_cdf, norm_cdf(z_age), side="right"), len(ages) - 1)]
+    age = ages[pick(age_cdf, norm_cdf(z_age))]
 
     log_zip = np.log(zt.median_household_income[zip_row]) - ctx.zip_log_inc_mean
     income = np.exp(ctx.inc_mu + ctx.inc_sigma * z[:, 1] + ZIP_INCOME_ELASTICITY * log_zip) / ctx.zip_inc_norm
@@ -347,7 +339,7 @@ def _finish(cfg: WorldConfig, ctx: _Ctx, ids: np.ndarray, u: np.ndarray) -> Cons
     debt = np.where(has_debt, np.round(np.exp(ctx.debt_mu + ctx.debt_sigma * z_debt), 2), 0.0)
 
     fico = np.clip(np.rint(t1.fico.mean + t1.fico.sd * z[:, 3]), *FICO_RANGE).astype(np.int16)
-    cards = 1 + np.minimum(np.searchsorted(ctx.cards_cdf, norm_cdf(z[:, 4]), side="right"), MAX_CARDS - 1)
+    cards = 1 + pick(ctx.cards_cdf, norm_cdf(z[:, 4]))  # cards_cdf covers 1..MAX_CARDS
 
     female = u[:, _GENDER] < FEMALE_SHARE
     doy = (1 + np.floor(u[:, _DOY] * 365.0)).astype(np.int16)
@@ -372,32 +364,8 @@ def _finish(cfg: WorldConfig, ctx: _Ctx, ids: np.ndarray, u: np.ndarray) -> Cons
     has_apt = u[:, _APT] < p_apt
     apartment[has_apt] = apt_no[has_apt].tolist()
 
-    # Propensities: lognormal, mean ~1 (the constant removes the variance of the exponent).
-    log_inc = np.log(np.maximum(income, 1.0)) - (math.log(t1.income.mean) - ctx.inc_sigma_total**2 / 2.0)
-    s2 = ctx.inc_sigma_total**2
-    noise2 = PROPENSITY_NOISE**2
-    travel = np.exp(0.7 * log_inc + PROPENSITY_NOISE * norm_ppf(u[:, _TRAVEL]) - (0.49 * s2 + noise2) / 2.0)
-    cash = np.exp(-0.5 * log_inc + PROPENSITY_NOISE * norm_ppf(u[:, _CASH]) - (0.25 * s2 + noise2) / 2.0)
-    ages, age_p = age_pmf()
-    age_mean = float((ages * age_p).sum())
-    age_var = float(((ages - age_mean) ** 2 * age_p).sum())
-    slope = -0.025
-    online = np.exp(
-        slope * (age - age_mean)
-        + PROPENSITY_NOISE * norm_ppf(u[:, _ONLINE])
-        - (slope**2 * age_var + noise2) / 2.0
-    )
-
-    # Work: employment by age at cfg.start, a little likelier with higher income; none past retirement.
-    age_start = age - (ctx.end.year - ctx.start.year)
-    band_ages = np.array([a for a, _ in EMPLOYMENT_BY_AGE])
-    band_p = np.array([p for _, p in EMPLOYMENT_BY_AGE])
-    p_work = band_p[np.clip(np.searchsorted(band_ages, age_start, side="right") - 1, 0, len(band_p) - 1)]
-    p_work = np.clip(p_work * (0.75 + 0.5 * norm_cdf(z[:, 1])), 0.0, 0.97)
-    works = (u[:, _WORKS] < p_work) & (age_start < retirement_age)
-    hours, hour_p = WORK_START_HOURS
-    hour = hours[np.minimum(np.searchsorted(np.cumsum(hour_p), u[:, _HOUR], side="right"), len(hours) - 1)]
-    work_start_hour = np.where(works, hour, -1).astype(np.int8)
+    travel, online, cash = _propensities(cfg, ctx, u, income, age)
+    works, work_start_hour = _work(ctx, u, z, age, retirement_age)
 
     return Consumers(
         user_id=ids.astype(np.int32),
@@ -429,6 +397,45 @@ def _finish(cfg: WorldConfig, ctx: _Ctx, ids: np.ndarray, u: np.ndarray) -> Cons
         work_start_hour=work_start_hour,
         in_segment=_in_segment(cfg, ctx, core),
     )
+
+
+def _propensities(
+    cfg: WorldConfig, ctx: _Ctx, u: np.ndarray, income: np.ndarray, age: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(travel, online, cash) propensities: lognormal, mean ~1 (the constant removes the variance of the
+    exponent); travel rises and cash falls with income, online falls with age."""
+    t1 = cfg.table1
+    log_inc = np.log(np.maximum(income, 1.0)) - (math.log(t1.income.mean) - ctx.inc_sigma_total**2 / 2.0)
+    s2 = ctx.inc_sigma_total**2
+    noise2 = PROPENSITY_NOISE**2
+    travel = np.exp(0.7 * log_inc + PROPENSITY_NOISE * norm_ppf(u[:, _TRAVEL]) - (0.49 * s2 + noise2) / 2.0)
+    cash = np.exp(-0.5 * log_inc + PROPENSITY_NOISE * norm_ppf(u[:, _CASH]) - (0.25 * s2 + noise2) / 2.0)
+    ages, age_p = age_pmf()
+    age_mean = float((ages * age_p).sum())
+    age_var = float(((ages - age_mean) ** 2 * age_p).sum())
+    slope = -0.025
+    online = np.exp(
+        slope * (age - age_mean)
+        + PROPENSITY_NOISE * norm_ppf(u[:, _ONLINE])
+        - (slope**2 * age_var + noise2) / 2.0
+    )
+    return travel, online, cash
+
+
+def _work(
+    ctx: _Ctx, u: np.ndarray, z: np.ndarray, age: np.ndarray, retirement_age: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(works, work_start_hour; -1 for non-workers): employment by age at cfg.start, a little likelier
+    with higher income (copula column 1); none past retirement."""
+    age_start = age - (ctx.end.year - ctx.start.year)
+    band_ages = np.array([a for a, _ in EMPLOYMENT_BY_AGE])
+    band_p = np.array([p for _, p in EMPLOYMENT_BY_AGE])
+    p_work = band_p[np.clip(np.searchsorted(band_ages, age_start, side="right") - 1, 0, len(band_p) - 1)]
+    p_work = np.clip(p_work * (0.75 + 0.5 * norm_cdf(z[:, 1])), 0.0, 0.97)
+    works = (u[:, _WORKS] < p_work) & (age_start < retirement_age)
+    hours, hour_p = WORK_START_HOURS
+    hour = hours[pick(np.cumsum(hour_p), u[:, _HOUR])]
+    return works, np.where(works, hour, -1).astype(np.int8)
 
 
 # ---------------------------------------------------------------- sampling

@@ -31,7 +31,9 @@ import numpy as np
 from cardworld.config import WorldConfig
 from cardworld.data.destinations import Destinations
 from cardworld.data.geography import Cities
+from cardworld.dates import SECONDS_PER_DAY
 from cardworld.rng import Stream, stream
+from cardworld.stats import pick, pick_weighted
 from cardworld.world.merchants import FOREIGN_BASE, mix64
 
 KINDS: tuple[str, ...] = ("card-present", "online", "mixed")
@@ -44,7 +46,6 @@ TRAVEL = (
 ONLINE_MCCS = np.array([5732, 5045, 5964, 5999, 4829, 5816, 5815, 5734, TRAVEL, TRAVEL, 5944, 5945])
 N_MCCS = 4
 FOREIGN_SHARE = {"card-present": 0.10, "online": 0.40, "mixed": 0.25}
-DAY = 86400
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -159,8 +160,8 @@ def make_fraudsters(
         cell=cell,
         home=home,
         foreign=foreign,
-        start=col["start"].astype(np.int64) * DAY,
-        end=col["end"].astype(np.int64) * DAY,
+        start=col["start"].astype(np.int64) * SECONDS_PER_DAY,
+        end=col["end"].astype(np.int64) * SECONDS_PER_DAY,
         capacity=col["capacity"].astype(np.float64),
         amount_median=col["amount_median"].astype(np.float64),
         amount_sigma=col["amount_sigma"].astype(np.float64),
@@ -183,16 +184,14 @@ def _one(cfg, i, start_day, end_day, first_online_day, city_w, foreign_rows, des
     fc = cfg.fraud
     rng = stream(cfg.seed, Stream.FRAUDSTER, i)
     u = rng.random(8)
-    kind = int(np.searchsorted(np.cumsum(KIND_SHARES), u[0] * KIND_SHARES.sum(), side="right").clip(0, 2))
+    kind = int(pick_weighted(KIND_SHARES, u[0]))
     name = KINDS[kind]
     cnp = (0.0, 1.0, 0.3 + 0.4 * u[1])[kind]
     foreign = u[2] < FOREIGN_SHARE[name]
     if foreign:
-        cell = FOREIGN_BASE + int(
-            foreign_rows[min(np.searchsorted(np.cumsum(dest_w), u[3]), dest_w.size - 1)]
-        )
+        cell = FOREIGN_BASE + int(foreign_rows[pick(np.cumsum(dest_w), u[3])])
     else:
-        cell = int(min(np.searchsorted(np.cumsum(city_w), u[3]), city_w.size - 1))
+        cell = int(pick(np.cumsum(city_w), u[3]))
     # Active period: a start anywhere in (a year before) the run, months to years in the field. Online-only
     # fraudsters start once there is online shopping to defraud.
     lo = start_day - 365 if name != "online" else max(start_day - 365, first_online_day)

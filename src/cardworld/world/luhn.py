@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from cardworld.codes import CARD_BRANDS
 from cardworld.errors import InputError
 
-BRANDS: tuple[str, ...] = ("Visa", "Mastercard", "Amex", "Discover")
 LENGTHS: dict[str, int] = {"Visa": 16, "Mastercard": 16, "Amex": 15, "Discover": 16}
 
 
@@ -48,7 +48,7 @@ def _prefix(u: float, brand: str) -> str:
         return "34" if u < 0.5 else "37"
     if brand == "Discover":
         return "6011" if u < 0.5 else "65"
-    raise InputError(f"card brand {brand!r} is unknown; use one of {list(BRANDS)}")
+    raise InputError(f"card brand {brand!r} is unknown; use one of {list(CARD_BRANDS)}")
 
 
 def make_card_number(rng: np.random.Generator, brand: str) -> str:
@@ -76,9 +76,9 @@ def card_numbers(
 ) -> np.ndarray:
     """Luhn-valid card numbers (<U16), vectorised.
 
-    ``brand_code`` indexes ``BRANDS``; ``digits`` is an (n, 16) array of random digits 0..9 (the body);
-    ``u_prefix`` uniforms pick the prefix within a brand; ``two_series`` (bool) makes a Mastercard number
-    use the 2221-2720 range (issued from 2017 on) instead of 51-55.
+    ``brand_code`` indexes ``codes.CARD_BRANDS``; ``digits`` is an (n, 16) array of random digits 0..9
+    (the body); ``u_prefix`` uniforms pick the prefix within a brand; ``two_series`` (bool) makes a
+    Mastercard number use the 2221-2720 range (issued from 2017 on) instead of 51-55.
     """
     n = brand_code.shape[0]
     d = np.array(digits[:, :16], dtype=np.int64, copy=True)
@@ -110,4 +110,4 @@ def card_numbers(
     return out.view("S16").ravel().astype("U16")
 
 
-__all__ = ["BRANDS", "card_numbers", "is_luhn_valid", "luhn_check_digit", "make_card_number"]
+__all__ = ["card_numbers", "is_luhn_valid", "luhn_check_digit", "make_card_number"]

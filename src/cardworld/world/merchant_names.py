@@ -8,8 +8,8 @@ merchant's name therefore does not depend on which other merchants share its bat
 Rules:
 
 * **Chain or independent.** A store merchant is an outlet of a chain with probability ``p``, the chain
-  share of its MCC group (``_SHARE``: fuel 0.6, grocery 0.5, fast food 0.7, ...; 0.3 otherwise), provided
-  some chain with in-store trade (``online < 1``) lists its MCC and country; otherwise it is independent.
+  share of its MCC group (``merchant_names_data.CHAIN_SHARES``: fuel 0.6, grocery 0.5, fast food 0.7,
+  ...; 0.3 otherwise), provided some chain with in-store trade (``online < 1``) lists its MCC and country; otherwise it is independent.
   ``p`` is tilted by the place's urbanicity ``u`` and the candidates' weighted mean ``urban`` preference:
   ``p * (1 + 0.25 * tilt * (2u - 1))`` with ``tilt = sum(w * (2 urban - 1)) / sum(w)`` in [-1, 1], so
   downtown-leaning chains are a little more common in dense cities and highway/rural-leaning ones (dollar
@@ -28,7 +28,8 @@ Rules:
 * **Independent names** combine a surname (the Census list in ``names_data``), or an invented place word,
   with an MCC-appropriate suffix ("Garcia's Grill", "Riverside Market", "Nguyen Auto Repair"); civic
   MCCs (schools, hospitals, courts, churches, utilities) use only the place-word form. Foreign merchants
-  mostly use a neutral word list. The word and suffix tables below are invented for this simulator.
+  mostly use a neutral word list. The word and suffix tables (``merchant_names_data``) are invented for
+  this simulator.
 """
 
 from __future__ import annotations
@@ -40,6 +41,18 @@ from typing import NamedTuple
 import numpy as np
 
 from cardworld.data.chains import Chains, load_chains
+from cardworld.errors import InputError
+from cardworld.world.merchant_names_data import (
+    CHAIN_SHARES,
+    CIVIC_MCCS,
+    FOREIGN_WORDS,
+    NOT_PLACE_WORDS,
+    SHARE_DEFAULT,
+    SUFFIX_DEFAULT,
+    SUFFIX_SPEC,
+    US_WORDS,
+    WEB_PREFIXES,
+)
 from cardworld.world.merchants import uniform_from_hash
 from cardworld.world.names_data import LAST_NAMES, STREET_NAMES
 
@@ -55,260 +68,6 @@ _SALT_SUFFIX = 0x4D4E_0007_C4A1_0007
 SHARE_URBAN_TILT = 0.25  # chain share moves by at most +-25% between u = 0 and u = 1
 DRAW_URBAN_TILT = 0.6  # chain affinity 0.4 .. 1.6 at the extremes of urban mismatch / match
 _PICK_BITS = 33  # resolution of the chain draw (integer thresholds: exact, batch-independent)
-
-# Chain share of a store merchant by MCC (first matching range wins), where chains exist. Judgement, not
-# data: national chains dominate fuel, pharmacies, fast food, warehouse clubs, car rental; sit-down
-# restaurants, salons and services are mostly independent.
-SHARE_DEFAULT = 0.3
-_SHARE: tuple[tuple[int, int, float], ...] = (
-    (3000, 3999, 1.0),  # network brand codes: the code is the brand
-    (4511, 4511, 1.0),  # airlines
-    (7512, 7512, 0.9),  # car rental
-    (7011, 7011, 0.6),  # lodging
-    (5300, 5300, 0.95),  # wholesale clubs
-    (5200, 5200, 0.85),  # home improvement warehouses
-    (4814, 4814, 0.9),  # telecom carriers
-    (4899, 4899, 0.9),  # cable / satellite
-    (4411, 4411, 0.9),  # cruise lines
-    (9402, 9402, 1.0),  # postal service
-    (5310, 5311, 0.75),  # discount and department stores
-    (5331, 5331, 0.7),  # dollar / variety stores
-    (5814, 5814, 0.7),  # fast food
-    (5912, 5912, 0.7),  # pharmacies
-    (5943, 5943, 0.75),  # office supply
-    (5533, 5533, 0.75),  # auto parts
-    (7832, 7832, 0.75),  # cinemas
-    (4112, 4112, 0.8),  # passenger rail
-    (4215, 4215, 0.7),  # couriers
-    (5815, 5818, 0.8),  # digital goods
-    (5541, 5542, 0.6),  # fuel
-    (5977, 5977, 0.6),  # cosmetics
-    (5970, 5970, 0.6),  # craft supply
-    (6300, 6300, 0.6),  # insurance
-    (5411, 5411, 0.5),  # grocery
-    (5732, 5734, 0.5),  # electronics, software
-    (5611, 5699, 0.5),  # apparel and shoes
-    (5941, 5942, 0.45),  # sporting goods, books
-    (5995, 5995, 0.5),  # pet supply
-    (5532, 5532, 0.5),  # tyres
-    (5251, 5251, 0.45),  # hardware
-    (5499, 5499, 0.4),  # convenience stores
-    (7538, 7538, 0.3),  # auto service
-    (5812, 5812, 0.25),  # restaurants
-    (7230, 7230, 0.15),  # hair salons, barbers
-    (5813, 5813, 0.1),  # bars
-    (5462, 5462, 0.15),  # bakeries
-    (5521, 5521, 0.1),  # used cars
-    (4111, 4111, 0.3),  # transit (agencies are local)
-)
-
-# Invented suffix tables: (MCCs and ranges, suffixes). Independent merchants take one at random.
-_SUFFIX_SPEC: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("0742", ("Animal Hospital", "Veterinary Clinic", "Pet Clinic")),
-    ("0780", ("Landscaping", "Lawn Care", "Gardens")),
-    ("1520", ("Construction", "Builders", "Contracting")),
-    ("1711", ("Plumbing", "Heating & Air", "Plumbing & Heating")),
-    ("1731", ("Electric", "Electrical Services")),
-    ("1761", ("Roofing", "Exteriors")),
-    ("1799", ("Contractors", "Home Services")),
-    ("3000-3350 4511 4582", ("Air", "Airlines", "Aviation")),
-    ("3351-3500 7512", ("Car Rental", "Rent A Car", "Auto Rentals")),
-    ("3501-3999 7011", ("Hotel", "Inn", "Motel", "Suites", "Lodge")),
-    ("4111", ("Transit", "Shuttle")),
-    ("4112", ("Rail", "Railway")),
-    ("4121", ("Taxi", "Cab", "Limousine", "Car Service")),
-    ("4131", ("Bus Lines", "Coach")),
-    ("4214", ("Moving", "Movers", "Trucking")),
-    ("4215", ("Courier", "Delivery", "Express")),
-    ("4225", ("Storage", "Self Storage")),
-    ("4411", ("Cruises",)),
-    ("4457", ("Boat Rentals",)),
-    ("4468", ("Marina",)),
-    ("4722", ("Travel", "Tours", "Travel Agency")),
-    ("4784", ("Turnpike", "Toll Road", "Bridge")),
-    ("4812 4814", ("Wireless", "Mobile", "Cellular")),
-    ("4816", ("Internet", "Networks")),
-    ("4829 6051", ("Money Transfer", "Currency Exchange")),
-    ("4899", ("Cable", "Satellite")),
-    ("4900", ("Utilities", "Power", "Water", "Energy")),
-    ("5039 5200 5211", ("Building Supply", "Lumber", "Home Center")),
-    ("5045", ("Computers",)),
-    ("5094 5944", ("Jewelers", "Jewelry")),
-    ("5192 5942", ("Books", "Bookstore")),
-    ("5193 5261", ("Garden Center", "Nursery")),
-    ("5198 5231", ("Paint", "Paint & Glass")),
-    ("5251", ("Hardware",)),
-    ("5300", ("Wholesale", "Warehouse")),
-    ("5309", ("Duty Free",)),
-    ("5310", ("Discount", "Bargain Store", "Outlet")),
-    ("5311", ("Department Store",)),
-    ("5331", ("Variety", "Dollar Store")),
-    ("5399", ("General Store", "Mercantile")),
-    ("5411", ("Market", "Grocery", "Foods", "Supermarket")),
-    ("5422", ("Meats", "Butcher")),
-    ("5441", ("Candy", "Sweets", "Confections")),
-    ("5451", ("Dairy", "Creamery")),
-    ("5462", ("Bakery", "Bake Shop")),
-    ("5499", ("Food Mart", "Mini Mart", "Deli", "Quick Stop")),
-    ("5511", ("Motors", "Auto Group")),
-    ("5521", ("Used Cars", "Auto Sales")),
-    ("5531", ("Auto Supply",)),
-    ("5532", ("Tire", "Tire & Wheel")),
-    ("5533", ("Auto Parts",)),
-    ("5541 5542", ("Fuel", "Gas", "Gas & Go", "Service Station")),
-    ("5551", ("Marine", "Boats")),
-    ("5552", ("EV Charging",)),
-    ("5561", ("RV Center",)),
-    ("5571", ("Motorcycles", "Powersports")),
-    ("5611", ("Menswear", "Clothiers")),
-    ("5621 5631", ("Boutique", "Fashions")),
-    ("5641", ("Kids",)),
-    ("5651 5691 5699", ("Clothing", "Apparel", "Outfitters")),
-    ("5655", ("Sportswear", "Athletics")),
-    ("5661", ("Shoes", "Footwear")),
-    ("5697", ("Tailoring", "Alterations")),
-    ("5712", ("Furniture", "Home Furnishings")),
-    ("5713", ("Flooring", "Carpet")),
-    ("5714 7641", ("Upholstery", "Drapery")),
-    ("5719", ("Home Decor", "Linens")),
-    ("5722", ("Appliances",)),
-    ("5732", ("Electronics",)),
-    ("5733", ("Music", "Guitars")),
-    ("5734 5817", ("Software",)),
-    ("5735", ("Records",)),
-    ("5811", ("Catering",)),
-    ("5812", ("Grill", "Bistro", "Kitchen", "Cafe", "Diner", "Restaurant", "Eatery")),
-    ("5813", ("Tavern", "Pub", "Bar", "Lounge", "Taproom")),
-    ("5814", ("Burgers", "Pizza", "Tacos", "Subs", "Chicken", "Express")),
-    ("5815 5816 5818", ("Digital", "Media", "Games")),
-    ("5912", ("Pharmacy", "Drug", "Apothecary")),
-    ("5921", ("Liquors", "Wine & Spirits")),
-    ("5931", ("Thrift", "Resale")),
-    ("5932", ("Antiques",)),
-    ("5933", ("Pawn",)),
-    ("5940", ("Bikes", "Cycles")),
-    ("5941", ("Sporting Goods", "Outdoors")),
-    ("5943", ("Office Supply", "Stationers")),
-    ("5945", ("Toys", "Hobbies")),
-    ("5946", ("Camera", "Photo")),
-    ("5947", ("Gifts", "Gift Shop")),
-    ("5948", ("Leather", "Luggage")),
-    ("5949", ("Fabrics", "Quilt Shop")),
-    ("5960-5969", ("Direct", "Catalog")),
-    ("5970", ("Art Supply", "Crafts")),
-    ("5971", ("Gallery", "Fine Art")),
-    ("5972", ("Coins & Stamps",)),
-    ("5973", ("Religious Goods",)),
-    ("5975", ("Hearing Center",)),
-    ("5976", ("Medical Supply",)),
-    ("5977", ("Beauty", "Cosmetics")),
-    ("5983", ("Fuel Oil", "Propane")),
-    ("5992", ("Florist", "Flowers")),
-    ("5993", ("Tobacco", "Smoke Shop")),
-    ("5994", ("News",)),
-    ("5995", ("Pet Supply", "Pets")),
-    ("5999", ("Shop", "Emporium", "Goods")),
-    ("6300", ("Insurance", "Insurance Agency")),
-    ("6513", ("Property Management", "Realty")),
-    ("7012", ("Vacation Club",)),
-    ("7032", ("Camp",)),
-    ("7033", ("Campground", "RV Park")),
-    ("7210 7211 7216", ("Cleaners", "Laundry", "Dry Cleaning")),
-    ("7217", ("Carpet Cleaning",)),
-    ("7221", ("Photography", "Studio")),
-    ("7230", ("Salon", "Barber Shop", "Hair Studio")),
-    ("7251", ("Shoe Repair",)),
-    ("7261", ("Funeral Home", "Memorial Chapel")),
-    ("7276", ("Tax Service",)),
-    ("7277", ("Counseling",)),
-    ("7297", ("Massage",)),
-    ("7298", ("Day Spa", "Spa")),
-    ("7311", ("Advertising",)),
-    ("7338", ("Copy Center", "Printing")),
-    ("7342", ("Pest Control",)),
-    ("7349", ("Cleaning", "Janitorial")),
-    ("7372 7375 7379", ("Tech", "IT Services", "Computer Repair")),
-    ("7393", ("Security",)),
-    ("7395", ("Photo Lab",)),
-    ("7513", ("Truck Rental",)),
-    ("7519", ("RV Rentals",)),
-    ("7523", ("Parking",)),
-    ("7531", ("Body Shop", "Collision")),
-    ("7538", ("Auto Repair", "Automotive", "Auto Service", "Garage")),
-    ("7542", ("Car Wash",)),
-    ("7549", ("Towing",)),
-    ("7622 7629 7631 7699", ("Repair",)),
-    ("7801 7995", ("Gaming", "Casino")),
-    ("7802", ("Racing",)),
-    ("7832", ("Cinema", "Theatre")),
-    ("7841", ("Video",)),
-    ("7911", ("Dance Studio",)),
-    ("7922", ("Theatre", "Tickets")),
-    ("7932", ("Billiards",)),
-    ("7933", ("Lanes", "Bowl")),
-    ("7941", ("Athletics",)),
-    ("7991", ("Museum", "Tours")),
-    ("7992", ("Golf Course", "Golf Club")),
-    ("7994", ("Arcade",)),
-    ("7996", ("Amusement Park", "Fun Park")),
-    ("7997", ("Fitness", "Athletic Club", "Gym")),
-    ("7998", ("Aquarium",)),
-    ("7999", ("Recreation", "Fun Center")),
-    ("8011", ("Medical Group", "Family Medicine", "Clinic")),
-    ("8021", ("Dental", "Family Dentistry", "Orthodontics")),
-    ("8031", ("Osteopathic",)),
-    ("8041", ("Chiropractic",)),
-    ("8042 8043", ("Eye Care", "Optical")),
-    ("8049", ("Podiatry", "Foot Care")),
-    ("8062", ("Hospital", "Medical Center")),
-    ("8071", ("Lab", "Diagnostics")),
-    ("8099", ("Health", "Wellness")),
-    ("8111", ("Law", "Law Office", "Legal")),
-    ("8211", ("Elementary School", "High School", "Academy")),
-    ("8220", ("College", "Community College")),
-    ("8241-8299", ("Academy", "Learning Center", "Institute")),
-    ("8351", ("Daycare", "Child Care")),
-    ("8398", ("Foundation", "Charities")),
-    ("8641 8699", ("Club", "Association", "Society")),
-    ("8651", ("Committee",)),
-    ("8661", ("Church", "Chapel")),
-    ("8675", ("Auto Club",)),
-    ("8931", ("CPA", "Accounting", "Bookkeeping")),
-    ("9211 9222", ("County Court", "Municipal Court")),
-    ("9311", ("Tax Collector", "Treasurer")),
-    ("9399", ("County Services", "City Services")),
-    ("9402", ("Post Office",)),
-)
-_SUFFIX_DEFAULT: tuple[str, ...] = ("& Co.", "Company", "Services", "Shop")
-
-# Civic and institutional MCCs: never "Miller's ...", only "<place word> <suffix>".
-_CIVIC: frozenset[int] = frozenset(
-    (4111, 4112, 4582, 4784, 4900, 8062, 8211, 8220, 8398, 8651, 8661, 9211, 9222, 9311, 9399, 9402)
-)
-
-# Invented word lists: US place words, neutral words for foreign merchants, web-shop prefixes.
-_US_WORDS: tuple[str, ...] = (
-    "Main Street", "Corner", "Village", "Hometown", "Golden", "Sunrise", "Riverside", "Lakeside", "Hillside",
-    "Park", "Central", "Family", "Union", "Pioneer", "Liberty", "Eagle", "Oak", "Maple", "Cedar", "Pine",
-    "Summit", "Valley", "Harbor", "Bay", "Northside", "Southside", "Eastside", "Westside", "Old Town", "City",
-    "Country", "Prairie", "Mountain", "Crossroads", "Heritage", "Evergreen",
-)  # fmt: skip
-_FOREIGN_WORDS: tuple[str, ...] = (
-    "Central", "Royal", "Grand", "Plaza", "Golden", "Star", "Sunset", "Ocean", "Palm", "Harbour", "Old Town",
-    "Garden", "Bella", "Casa", "Atlas", "Nova", "Luna", "Lotus", "Dragon", "Olive", "Marina", "Alpine",
-    "Metro", "Crown",
-)  # fmt: skip
-_WEB_PREFIXES: tuple[str, ...] = (
-    "Bright", "Prime", "Urban", "Green", "Smart", "Pure", "True", "Happy", "Swift", "North", "Golden", "Daily",
-    "Simply", "Easy", "Blue", "Red", "Next", "Top", "Fresh", "Zen",
-)  # fmt: skip
-
-
-# Street names that read badly before a trade ("School Restaurant", "Church Church"), and ordinals.
-_NOT_PLACE_WORDS = frozenset(
-    ("First", "Second", "Third", "Water", "School", "College", "Railroad", "Front", "High", "Broad", "Little",
-     "Church", "Market", "Center", "Country Club", "Federal", "Green", "Independence")
-)  # fmt: skip
 
 
 class _Words(NamedTuple):
@@ -332,7 +91,7 @@ def _words() -> _Words:
         return {"Obrien": "O'Brien", "Oconnor": "O'Connor", "Oneil": "O'Neil"}.get(s, s)
 
     surnames = [fix(s) for s in LAST_NAMES]
-    streets = [s for s in STREET_NAMES if s not in _NOT_PLACE_WORDS and not s.endswith("th")]
+    streets = [s for s in STREET_NAMES if s not in NOT_PLACE_WORDS and not s.endswith("th")]
     out = _Words(
         *(
             np.array(t, dtype=object)
@@ -340,9 +99,9 @@ def _words() -> _Words:
                 surnames,
                 [s + ("'" if s.endswith("s") else "'s") for s in surnames],
                 ["".join(c for c in s if c.isalnum()) for s in surnames],
-                list(dict.fromkeys(_US_WORDS + tuple(streets))),
-                _FOREIGN_WORDS,
-                _WEB_PREFIXES,
+                list(dict.fromkeys(US_WORDS + tuple(streets))),
+                FOREIGN_WORDS,
+                WEB_PREFIXES,
             )
         )
     )
@@ -370,16 +129,16 @@ class _Suffixes(NamedTuple):
 @lru_cache(maxsize=1)
 def _suffixes() -> _Suffixes:
     by_mcc: dict[int, tuple[str, ...]] = {}
-    for spec, suffixes in _SUFFIX_SPEC:
+    for spec, suffixes in SUFFIX_SPEC:
         for code in _codes(spec):
             by_mcc.setdefault(code, suffixes)
-    tables = [_SUFFIX_DEFAULT, *dict.fromkeys(by_mcc.values())]
+    tables = [SUFFIX_DEFAULT, *dict.fromkeys(by_mcc.values())]
     first = np.cumsum([0] + [len(t) for t in tables])
     where = {t: i for i, t in enumerate(tables)}
-    index = np.array([where[by_mcc.get(m, _SUFFIX_DEFAULT)] for m in range(10_000)])
+    index = np.array([where[by_mcc.get(m, SUFFIX_DEFAULT)] for m in range(10_000)])
     text = [x for t in tables for x in t]
     civic = np.zeros(10_000, dtype=bool)
-    civic[list(_CIVIC)] = True
+    civic[list(CIVIC_MCCS)] = True
     out = _Suffixes(
         first[index],
         np.array([len(t) for t in tables])[index],
@@ -394,7 +153,7 @@ def _suffixes() -> _Suffixes:
 
 def chain_share(mcc: int) -> float:
     """Base chain share of a store merchant with this MCC (before the urban tilt), where chains exist."""
-    for lo, hi, share in _SHARE:
+    for lo, hi, share in CHAIN_SHARES:
         if lo <= mcc <= hi:
             return share
     return SHARE_DEFAULT
@@ -500,12 +259,12 @@ def _iso_codes(country: np.ndarray, n: int) -> np.ndarray:
     """ISO alpha-2 codes as uint64 (two UCS-4 code points), validated."""
     c = np.asarray(country)
     if c.shape != (n,):
-        raise ValueError(f"merchant_names: country has shape {c.shape}, expected ({n},)")
+        raise InputError(f"merchant_names: country has shape {c.shape}, expected ({n},)")
     if c.dtype.kind != "U":
         c = c.astype(str)
     if c.dtype.itemsize > 8 and int(np.char.str_len(c).max()) > 2:
         bad = c[np.char.str_len(c) > 2][0]
-        raise ValueError(f"merchant_names: country {bad!r} is not an ISO 3166 alpha-2 code ('US', 'MX', ...)")
+        raise InputError(f"merchant_names: country {bad!r} is not an ISO 3166 alpha-2 code ('US', 'MX', ...)")
     return np.ascontiguousarray(c.astype("U2")).view(np.uint64)
 
 
@@ -523,29 +282,10 @@ def merchant_names(
     Deterministic in each merchant's own (mcc, h, country, online, urban): independent of batch and order.
     Uses the shipped chain table (``load_chains()``).
     """
-    mcc = np.asarray(mcc)
-    n = mcc.shape[0] if mcc.ndim == 1 else -1
-    if n < 0:
-        raise ValueError(f"merchant_names: mcc must be 1-D, got shape {mcc.shape}")
-    h = np.asarray(h)
-    online = np.asarray(online, dtype=bool)
-    if h.shape != (n,) or online.shape != (n,):
-        raise ValueError(
-            f"merchant_names: mcc, h and online must have one length; got {mcc.shape}, {h.shape}, {online.shape}"
-        )
+    mcc, h, online, u = _inputs(mcc, h, online, urban)
+    n = mcc.shape[0]
     if n == 0:
         return np.empty(0, dtype=object), np.empty(0, dtype=object)
-    mcc = mcc.astype(np.int64)
-    if mcc.min() < 0 or mcc.max() > 9999:
-        raise ValueError("merchant_names: MCCs must lie in 0..9999")
-    h = h.astype(np.uint64)  # int64 ids wrap to their uint64 hash
-    if urban is None:
-        u = np.full(n, 0.5)
-    else:
-        u = np.asarray(urban, dtype=np.float64)
-        u = np.clip(np.nan_to_num(np.broadcast_to(u, (n,)), nan=0.5), 0.0, 1.0)
-    u = np.where(online, 0.5, u)
-
     codes = _iso_codes(country, n)
     ucodes, cinv = np.unique(codes, return_inverse=True)
     ucountry = ucodes.view("U2")
@@ -572,24 +312,9 @@ def merchant_names(
     name = np.empty(n, dtype=object)
     chain = np.full(n, None, dtype=object)
 
-    # Which chain: mixture of the u=0 and u=1 weightings, integer inverse-CDF per group.
     ci = np.flatnonzero(is_chain)
     if ci.size:
-        gi = ginv[ci]
-        t0 = stats[gi, 2]
-        t1 = stats[gi, 3]
-        uc = u[ci]
-        use1 = uniform_from_hash(h[ci], _SALT_COMPONENT) * ((1.0 - uc) * t0 + uc * t1) < uc * t1
-        sizes = stats[:, 4].astype(np.int64)
-        start = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        goff = np.arange(ng, dtype=np.int64) << _PICK_BITS
-        rows = np.concatenate([g.rows for g in groups])
-        q0 = np.concatenate([g.q0 for g in groups]) + np.repeat(goff, sizes)
-        q1 = np.concatenate([g.q1 for g in groups]) + np.repeat(goff, sizes)
-        k = (uniform_from_hash(h[ci], _SALT_PICK) * (1 << _PICK_BITS)).astype(np.int64) + goff[gi]
-        pos = np.where(use1, np.searchsorted(q1, k, side="right"), np.searchsorted(q0, k, side="right"))
-        pos = np.clip(pos, start[gi], start[gi] + sizes[gi] - 1)
-        picked = _chain_names()[rows[pos]]
+        picked = _pick_chains(groups, stats, ginv[ci], h[ci], u[ci])
         name[ci] = picked
         chain[ci] = picked
 
@@ -603,6 +328,52 @@ def merchant_names(
     if ii.size:
         name[ii] = _independent_names(mcc[ii], h[ii], online[ii], codes[ii])
     return name, chain
+
+
+def _inputs(mcc, h, online, urban) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(mcc int64, h uint64, online bool, urbanicity in 0..1; 0.5 when unknown or online), checked."""
+    mcc = np.asarray(mcc)
+    n = mcc.shape[0] if mcc.ndim == 1 else -1
+    if n < 0:
+        raise InputError(f"merchant_names: mcc must be 1-D, got shape {mcc.shape}")
+    h = np.asarray(h)
+    online = np.asarray(online, dtype=bool)
+    if h.shape != (n,) or online.shape != (n,):
+        raise InputError(
+            "merchant_names: mcc, h and online must have one length; "
+            f"got {mcc.shape}, {h.shape}, {online.shape}"
+        )
+    mcc = mcc.astype(np.int64)
+    if n and (mcc.min() < 0 or mcc.max() > 9999):
+        raise InputError("merchant_names: MCCs must lie in 0..9999")
+    h = h.astype(np.uint64)  # int64 ids wrap to their uint64 hash
+    if urban is None:
+        u = np.full(n, 0.5)
+    else:
+        u = np.asarray(urban, dtype=np.float64)
+        u = np.clip(np.nan_to_num(np.broadcast_to(u, (n,)), nan=0.5), 0.0, 1.0)
+    return mcc, h, online, np.where(online, 0.5, u)
+
+
+def _pick_chains(
+    groups: list[_Group], stats: np.ndarray, gi: np.ndarray, h: np.ndarray, uc: np.ndarray
+) -> np.ndarray:
+    """Chain names of the chain merchants (group gi, hash h, urbanicity uc): a mixture of the u=0 and u=1
+    weightings, one integer inverse-CDF over all groups' tables (group g's offset by g << _PICK_BITS)."""
+    ng = len(groups)
+    t0 = stats[gi, 2]
+    t1 = stats[gi, 3]
+    use1 = uniform_from_hash(h, _SALT_COMPONENT) * ((1.0 - uc) * t0 + uc * t1) < uc * t1
+    sizes = stats[:, 4].astype(np.int64)
+    start = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    goff = np.arange(ng, dtype=np.int64) << _PICK_BITS
+    rows = np.concatenate([g.rows for g in groups])
+    q0 = np.concatenate([g.q0 for g in groups]) + np.repeat(goff, sizes)
+    q1 = np.concatenate([g.q1 for g in groups]) + np.repeat(goff, sizes)
+    k = (uniform_from_hash(h, _SALT_PICK) * (1 << _PICK_BITS)).astype(np.int64) + goff[gi]
+    pos = np.where(use1, np.searchsorted(q1, k, side="right"), np.searchsorted(q0, k, side="right"))
+    pos = np.clip(pos, start[gi], start[gi] + sizes[gi] - 1)
+    return _chain_names()[rows[pos]]
 
 
 _US_CODE = np.array(["US"]).view(np.uint64)[0]
@@ -630,7 +401,7 @@ def _independent_names(mcc: np.ndarray, h: np.ndarray, online: np.ndarray, codes
     )
     words = _words()
 
-    def pick(table: np.ndarray, u: np.ndarray) -> np.ndarray:
+    def uniform_item(table: np.ndarray, u: np.ndarray) -> np.ndarray:  # equal weights: floor(u * len)
         return table[np.minimum((u * len(table)).astype(np.int64), len(table) - 1)]
 
     u_sur = uniform_from_hash(h, _SALT_SURNAME)
@@ -641,17 +412,17 @@ def _independent_names(mcc: np.ndarray, h: np.ndarray, online: np.ndarray, codes
             continue
         x = suf.text[si[m]]
         if code == 0:
-            out[m] = pick(words.possessive, u_sur[m]) + " " + x
+            out[m] = uniform_item(words.possessive, u_sur[m]) + " " + x
         elif code == 1:
-            out[m] = pick(words.surname, u_sur[m]) + " " + x
+            out[m] = uniform_item(words.surname, u_sur[m]) + " " + x
         elif code == 2:
-            out[m] = pick(words.us, uw[m]) + " " + x
+            out[m] = uniform_item(words.us, uw[m]) + " " + x
         elif code == 3:
-            out[m] = pick(words.foreign, uw[m]) + " " + x
+            out[m] = uniform_item(words.foreign, uw[m]) + " " + x
         elif code == 4:
-            out[m] = pick(words.prefix, uw[m]) + suf.web[si[m]] + ".com"
+            out[m] = uniform_item(words.prefix, uw[m]) + suf.web[si[m]] + ".com"
         else:
-            out[m] = pick(words.web_surname, u_sur[m]) + suf.web[si[m]] + ".com"
+            out[m] = uniform_item(words.web_surname, u_sur[m]) + suf.web[si[m]] + ".com"
     return out
 
 

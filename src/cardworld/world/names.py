@@ -11,6 +11,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from cardworld.stats import pick
 from cardworld.world.names_data import (
     FEMALE_FIRST_NAMES,
     LAST_NAMES,
@@ -34,8 +35,7 @@ def _table(values: tuple[str, ...], r0: float, s: float) -> tuple[np.ndarray, np
 
 def _pick(values: tuple[str, ...], u: np.ndarray, r0: float = 8.0, s: float = 1.0) -> np.ndarray:
     arr, cdf = _table(values, r0, s)
-    idx = np.minimum(np.searchsorted(cdf, np.asarray(u, dtype=np.float64), side="right"), len(arr) - 1)
-    return arr[idx]
+    return arr[pick(cdf, np.asarray(u, dtype=np.float64))]
 
 
 def first_names(u: np.ndarray, female: np.ndarray) -> np.ndarray:

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from cardworld.codes import CARD_BRANDS
 from cardworld.config import WorldConfig
 from cardworld.rng import Stream, stream
 from cardworld.world.card_life import month_end
-from cardworld.world.cards import Cards, issue_numbers
-from cardworld.world.luhn import BRANDS
+from cardworld.world.cards import Cards
+from cardworld.world.issuing import draw_issues, issue_cards
 
 _SECOND = np.timedelta64(1, "s")
 
@@ -74,17 +75,15 @@ def _replace_user(cfg, uid, b, revs, leaks) -> dict[str, np.ndarray]:
         row["cards_issued"][0] += 1
         row["valid_from"][0] = cut
         row["expires"] = month_end(np.array([cut], dtype="datetime64[D]"), term.astype(np.int64))
-        row["has_chip"][0] |= _year(cut) >= cfg.channels.chip_card_year
         row["card_on_dark_web"][0] = False
         added.append(len(b["card_index"]))
         b = {k: np.concatenate([v, row[k]]) for k, v in b.items()}
-    if added:  # new numbers and CVVs, in revocation order
+    if added:  # new numbers, CVVs and chips, in revocation order
         rows = np.array(added)
-        rng = stream(cfg.seed, Stream.REISSUE, uid)
-        digits = rng.integers(0, 10, size=(rows.size, 20), dtype=np.int8)
-        pref = rng.random((rows.size, 2))
-        brand = np.array([BRANDS.index(str(x)) for x in b["card_brand"][rows]], dtype=np.int64)
-        b["card_number"][rows], b["cvv"][rows] = issue_numbers(brand, b["valid_from"][rows], digits, pref)
+        digits, pref = draw_issues(stream(cfg.seed, Stream.REISSUE, uid), rows.size)
+        brand = np.array([CARD_BRANDS.index(str(x)) for x in b["card_brand"][rows]], dtype=np.int64)
+        issued = issue_cards(brand, b["valid_from"][rows], digits, pref, cfg.channels.chip_card_year)
+        b["card_number"][rows], b["cvv"][rows], b["has_chip"][rows] = issued
     for idx, when in leaks:
         t = np.datetime64(int(when), "s")
         hit = (b["card_index"] == idx) & (b["valid_from"] <= t) & (t < b["valid_to"])
