@@ -29,9 +29,9 @@ from pydantic import (
     model_validator,
 )
 
-from cardworld.data.yamlfile import read_yaml
 from cardworld.errors import FIX, ConfigError, Fix
 from cardworld.validation import describe_errors, parse_date
+from cardworld.yamlfile import read_yaml
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 PosFloat = Annotated[float, Field(gt=0.0)]

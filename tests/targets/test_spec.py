@@ -194,7 +194,9 @@ def test_yaml_errors_name_file_and_field(tmp_path, text, fragment):
 
 
 def test_missing_spec_file(tmp_path):
-    with pytest.raises(SpecError, match="spec file not found"):
+    with pytest.raises(
+        SpecError, match=r"spec file: cannot read .*none\.yaml: No such file or directory; check"
+    ):
         load_target_specs(tmp_path / "none.yaml")
 
 

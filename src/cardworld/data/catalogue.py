@@ -39,10 +39,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cardworld.codes import TRIP_KIND_NAMES
 from cardworld.data import data_path
-from cardworld.data.yamlfile import describe, read_yaml
-from cardworld.data.yamlfile import fail as _fail
 from cardworld.errors import ConfigError
 from cardworld.stats import norm_cdf
+from cardworld.yamlfile import describe, read_yaml
+from cardworld.yamlfile import fail as _fail
 
 DEFAULT_FILE = "catalogue.yaml"
 

@@ -20,10 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cardworld.data import data_path
 from cardworld.data.destinations import _ro
-from cardworld.data.yamlfile import describe as _describe
-from cardworld.data.yamlfile import fail as _fail
-from cardworld.data.yamlfile import read_yaml as _read_yaml
 from cardworld.errors import ConfigError
+from cardworld.yamlfile import describe as _describe
+from cardworld.yamlfile import fail as _fail
+from cardworld.yamlfile import read_yaml as _read_yaml
 
 DEFAULT_FILE = "chains.yaml"
 

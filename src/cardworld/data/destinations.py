@@ -27,9 +27,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from cardworld.data import data_path
-from cardworld.data.yamlfile import describe as _describe
-from cardworld.data.yamlfile import fail as _fail
-from cardworld.data.yamlfile import read_yaml as _read_yaml
+from cardworld.yamlfile import describe as _describe
+from cardworld.yamlfile import fail as _fail
+from cardworld.yamlfile import read_yaml as _read_yaml
 
 DEFAULT_FILE = "destinations.yaml"
 

@@ -24,7 +24,8 @@ from cardworld.codes import Channel
 from cardworld.dates import SECONDS_PER_DAY, epoch_day
 from cardworld.rng import Stream, stream
 from cardworld.sim.context import SimContext
-from cardworld.world.cards import OPEN_YEARS_BOOST, lognormal_params
+from cardworld.stats import lognormal_params
+from cardworld.world.cards import OPEN_YEARS_BOOST
 from cardworld.world.fraudsters import TRAVEL, Fraudsters, make_fraudsters
 from cardworld.world.merchants import FOREIGN_BASE, ONLINE_CELL, mix64
 

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cardworld.codes import TRIP_KIND_NAMES, TripKind
+from cardworld.codes import TripKind
 from cardworld.config import Trips as TripsConfig
 
 HOME, GETAWAY, VACATION, BUSINESS = (int(k) for k in TripKind)
-TRIP_KINDS = TRIP_KIND_NAMES
 
 
 @dataclass(frozen=True)
@@ -103,4 +102,4 @@ def day_states(trips: Trips, first_day: int, n_days: int) -> tuple[np.ndarray, n
     return state, trip
 
 
-__all__ = ["BUSINESS", "GETAWAY", "HOME", "TRIP_KINDS", "VACATION", "Trips", "day_states", "simulate_trips"]
+__all__ = ["BUSINESS", "GETAWAY", "HOME", "VACATION", "Trips", "day_states", "simulate_trips"]

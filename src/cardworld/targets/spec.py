@@ -15,7 +15,6 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -37,6 +36,7 @@ from cardworld.dates import (
 )
 from cardworld.errors import SpecError
 from cardworld.validation import describe_errors
+from cardworld.yamlfile import read_yaml
 
 Agg = Literal["sum", "mean", "max", "min", "count", "top_k"]
 Mode = Literal["expanding", "full", "next", "trailing", "leading"]
@@ -358,20 +358,7 @@ def parse_target_specs(data: Any, source: str = "specs") -> list[AnySpec]:
 def load_target_specs(path: str | Path) -> list[AnySpec]:
     """Read target specs from a YAML file (a list, or a mapping with a 'targets' list)."""
     p = Path(path)
-    try:
-        text = p.read_text()
-    except FileNotFoundError:
-        raise SpecError(f"{p}: spec file not found; pass the path of a YAML file of target specs") from None
-    except OSError as err:
-        raise SpecError(f"{p}: cannot read spec file ({err.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        where = ""
-        mark = getattr(err, "problem_mark", None)
-        if mark is not None:
-            where = f" at line {mark.line + 1}, column {mark.column + 1}"
-        raise SpecError(f"{p}: not valid YAML{where}; check indentation and quoting") from None
+    data = read_yaml(p, "spec file", error=SpecError)
     if data is None:
         raise SpecError(f"{p}: the file is empty; list at least one target spec")
     return parse_target_specs(data, source=str(p))

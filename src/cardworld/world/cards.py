@@ -417,6 +417,5 @@ __all__ = [
     "PIN_YEARS_BOOST",
     "Accounts",
     "Cards",
-    "lognormal_params",  # re-exported for sim/fraud_world.py until it imports cardworld.stats
     "make_cards",
 ]

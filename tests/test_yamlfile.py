@@ -1,4 +1,4 @@
-"""One YAML reader for config files and the shipped tables (cardworld.data.yamlfile.read_yaml)."""
+"""One YAML reader for config files and the shipped tables (cardworld.yamlfile.read_yaml)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from cardworld.config import load_config, read_config_file
 from cardworld.data.catalogue import load_catalogue
 from cardworld.data.destinations import load_destinations
-from cardworld.data.yamlfile import read_yaml
 from cardworld.errors import ConfigError
+from cardworld.yamlfile import read_yaml
 
 
 def test_dates_as_text_only_when_asked(tmp_path):

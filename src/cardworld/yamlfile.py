@@ -1,5 +1,5 @@
-"""Reading YAML files (config files and the shipped tables): one way to load them, and one error format
-naming file, entry and field."""
+"""Reading YAML files (config files, target specs and the shipped tables): one way to load them, and one
+error format naming file, entry and field. On the ground floor, so every layer reads YAML the same way."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from cardworld.errors import ConfigError
+from cardworld.errors import CardworldError, ConfigError
 from cardworld.validation import error_parts
 
 
@@ -37,22 +37,28 @@ _TextDatesLoader.yaml_implicit_resolvers = {
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def read_yaml(path: str | os.PathLike, what: str, *, dates_as_text: bool = False) -> Any:
-    """The parsed content of a YAML file (config files and the shipped tables alike). `what` names the file's
-    role in the message of the ConfigError raised when it cannot be read or parsed; with `dates_as_text`,
+def read_yaml(
+    path: str | os.PathLike,
+    what: str,
+    *,
+    dates_as_text: bool = False,
+    error: type[CardworldError] = ConfigError,
+) -> Any:
+    """The parsed content of a YAML file (config files, specs and the shipped tables alike). `what` names the
+    file's role in the message of the `error` raised when it cannot be read or parsed; with `dates_as_text`,
     dates stay strings for the caller's model to parse."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
         return yaml.load(text, Loader=_TextDatesLoader if dates_as_text else _FAST_LOADER)
     except OSError as exc:
-        raise ConfigError(f"{what}: cannot read {path}: {exc.strerror}; check the path") from None
+        raise error(f"{what}: cannot read {path}: {exc.strerror}; check the path") from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(
+        raise error(
             f"{path.name}: not valid YAML: byte {exc.start} is not UTF-8 (file {path}); save it as UTF-8"
         ) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(
+        raise error(
             f"{path.name}: not valid YAML{_yaml_problem(exc)} (file {path}); fix the syntax"
         ) from None
 
