@@ -79,6 +79,28 @@ class Table1(Strict):
     )
 
 
+class Underwriting(Strict):
+    """Credit card limits (world.cards) the way underwriting sets them, from income and credit score:
+    ``income_share x yearly income x fico_bands[band] x exp(sd x z)``, z ~ N(0, 1), whole dollars; sd is
+    the spread of ``table1.credit_limit`` (mean over TabFormer's $10,100 median) less what income and the
+    bands explain. Sources: lines are a share of stated income (ability to pay: CARD Act 2009, Regulation Z
+    1026.51) set by score tier; the tiers are the CFPB's (Consumer Credit Card Market report 2019: < 580,
+    580-619, 620-659, 660-719, 720+; split at 780 here), super-prime lines several times subprime ones.
+    The factors are our reading of that spread, calibrated to TabFormer."""
+
+    income_share: PosFloat = Field(
+        0.21,
+        description="credit limit as a share of yearly income at band factor 1 (calibrated so the median "
+        "credit limit is TabFormer's $10,100)",
+    )
+    fico_bands: dict[int, PosFloat] = Field(
+        {300: 0.2, 580: 0.35, 620: 0.55, 660: 0.8, 720: 1.1, 780: 1.4},
+        min_length=1,
+        description="lowest FICO score of each band -> factor on the limit (CFPB score tiers); scores "
+        "below the lowest band take its factor",
+    )
+
+
 class Trips(Strict):
     """Trips per consumer-year (scaled by the person's travel propensity, which rises with wealth)."""
 
@@ -90,6 +112,43 @@ class Trips(Strict):
     foreign_getaway: Prob = Field(0.03, description="P(a getaway is abroad)")
     foreign_vacation: Prob = Field(0.18, description="P(a vacation is abroad)")
     foreign_business: Prob = Field(0.08, description="P(a business trip is abroad)")
+
+
+class Routine(Strict):
+    """Personal routines (sim.routine): a few time slots a person's purchases at home fall into, shared
+    across items, and favourite merchants per (item, slot). A slot is a clock time; an item keeps it as
+    often as its own hour profile allows (a bar's slot moves to the evening), so every item keeps its
+    population hour profile while each person is spiky. Slots shift when life changes: at retirement a
+    worker's slots move into the working day; from 75 on they are re-weighted and keep to the day."""
+
+    weekday_slots: int = Field(2, ge=1, le=8, description="personal time slots on weekdays (Monday-Friday)")
+    weekend_slots: int = Field(1, ge=1, le=8, description="personal time slots on Saturdays and Sundays")
+    in_slot_share: Prob = Field(
+        0.9, description="share of purchases at home in a slot (the rest at the item's usual hours)"
+    )
+    slot_spread: Prob = Field(
+        0.01,
+        description="sd of a purchase's time around its slot, as a share of the day's purchases (quantile "
+        "units: 0.01 is about 10 minutes at busy hours, more at quiet ones)",
+    )
+    slot_weight_shape: PosFloat = Field(
+        0.4, description="gamma shape of the slots' weights (smaller: one slot takes most purchases)"
+    )
+    old_age_span: Prob = Field(
+        0.7, description="from 75 on, slots keep to this central share of the day (fewer late purchases)"
+    )
+    loyalty: Prob = Field(
+        0.8, description="P(a purchase in a slot goes to the favourite merchant of its item and slot)"
+    )
+    new_merchant_share: Prob = Field(
+        0.02, description="at home, P(a purchase goes to a merchant outside the person's regulars)"
+    )
+    merchant_popularity: float = Field(
+        2.0,
+        ge=1.0,
+        description="merchants differ in popularity: the k-th of n in a city and MCC is picked at "
+        "n * u ** this (1: all alike; larger: a few popular merchants take most customers)",
+    )
 
 
 class Channels(Strict):
@@ -249,7 +308,11 @@ class Fraud(Strict):
 
 
 ATTRIBUTES = ("age", "income", "debt", "fico", "cards")
-# Rank correlations between consumer attributes (Gaussian copula), in ATTRIBUTES order.
+# Rank correlations between consumer attributes (Gaussian copula), in ATTRIBUTES order. Older consumers
+# earn more, have longer credit histories (higher FICO) and hold more cards; debt rises with income (those
+# who earn more borrow more: mortgages, cars) and falls a little with age as loans are paid down (Fed
+# Survey of Consumer Finances: debt peaks at 35-44); FICO falls with debt. On top of the copula, cards are
+# capped by age (world.consumers.max_cards_at) and account histories by adult life (world.card_life).
 DEFAULT_CORRELATION = [
     [1.00, 0.20, -0.10, 0.30, 0.20],
     [0.20, 1.00, 0.30, 0.25, 0.30],
@@ -262,7 +325,9 @@ DEFAULT_CORRELATION = [
 class Population(Strict):
     correlation: list[list[float]] = Field(
         DEFAULT_CORRELATION,
-        description=f"correlation of consumer attributes {list(ATTRIBUTES)} (Gaussian copula; PSD)",
+        description=f"Spearman rank correlations of consumer attributes {list(ATTRIBUTES)} (Gaussian "
+        "copula; PSD): debt follows income (+0.30) and falls with age (-0.10); cards rise with age (+0.20) "
+        "and income (+0.30)",
     )
     segment: Segment | None = Field(None, description="what-if population (see Segment)")
 
@@ -293,7 +358,9 @@ class WorldConfig(Strict):
     seed: int = Field(0, ge=0, description="root seed of every random stream")
     shard_size: int = Field(250, gt=0, description="consumers per shard (fixed; not tied to workers)")
     table1: Table1 = Table1()
+    underwriting: Underwriting = Underwriting()
     trips: Trips = Trips()
+    routine: Routine = Routine()
     channels: Channels = Channels()
     cash: Cash = Cash()
     refunds: Refunds = Refunds()

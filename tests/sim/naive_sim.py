@@ -7,28 +7,45 @@ CREDIT, PREPAID = 1, 2  # cardworld.codes.CardType
 SWIPE, CHIP, ONLINE = 0, 1, 2  # cardworld.codes.Channel
 
 
-def card_weights(t, boost, cents, pref, kind, load_cents, valid_from, valid_to) -> list[float]:
-    """Each issue's weight for one purchase at time t."""
+TRAVEL_MCCS = {4111, 4112, 4131, 4411, 4511, 4722, 7011, 7512}
+EVERYDAY_MCCS = {5411, 5422, 5441, 5451, 5462, 5499, 5541, 5542, 5814, 5912}
+
+
+def credit_weight(cents: int, boost: bool, mcc: int) -> float:
+    """A credit card's weight factor: (amount / $30) ** 2.5 within [0.02, 50], doubled where boost, else
+    halved at an everyday MCC."""
+    x = min(max((max(cents, 1) / 3000.0) ** 2.5, 0.02), 50.0)
+    if boost:
+        return 2.0 * x
+    return 0.5 * x if mcc in EVERYDAY_MCCS else x
+
+
+def is_travel(mcc: int) -> bool:
+    return 3000 <= mcc <= 3999 or mcc in TRAVEL_MCCS
+
+
+def card_weights(t, credit_w, cents, pref, kind, load_cents, valid_from, valid_to) -> list[float]:
+    """Each issue's weight for one purchase at time t (credit_w: that purchase's credit factor)."""
     out = []
     for j in range(len(pref)):
         x = 0.0
         if valid_from[j] <= t < valid_to[j]:
             if kind[j] == PREPAID:
-                x = pref[j] * 0.05 if cents <= 0.25 * load_cents[j] else 0.0
-            elif kind[j] == CREDIT and boost:
-                x = pref[j] * 2.0
+                x = pref[j] * 10.0 if cents <= 0.25 * load_cents[j] else 0.0
+            elif kind[j] == CREDIT:
+                x = pref[j] * credit_w
             else:
                 x = pref[j]
         out.append(x)
     return out
 
 
-def choose_card(time, boost, cents, u, pref, kind, load_cents, valid_from, valid_to):
+def choose_card(time, credit_w, cents, u, pref, kind, load_cents, valid_from, valid_to):
     """(pick, weights) per purchase: pick is the first issue whose running total exceeds u x total (the
     last issue if none), -1 when no issue has weight."""
     picks, weights = [], []
     for i in range(len(time)):
-        w = card_weights(time[i], boost[i], cents[i], pref, kind, load_cents, valid_from, valid_to)
+        w = card_weights(time[i], credit_w[i], cents[i], pref, kind, load_cents, valid_from, valid_to)
         total, running = 0.0, []
         for x in w:
             total += x

@@ -16,6 +16,7 @@ from cardworld.sim.declines import account_terms, card_rows, declines, merge_ord
 from cardworld.sim.merchant_choice import choose_merchants
 from cardworld.sim.purchases import draw_days, purchase_amounts, purchase_days, purchase_times
 from cardworld.sim.refunds import draw_refunds
+from cardworld.sim.routine import draw_routine
 from cardworld.sim.tastes import draw_tastes, life_span
 from cardworld.world.cards import make_cards
 from cardworld.world.consumers import make_consumers
@@ -48,7 +49,8 @@ def staged(world):
         p = purchase_days(ctx, tastes, days, span, rng)
         if p is None:
             continue
-        purchase_times(ctx, c, tastes, span, p, rng)
+        routine = draw_routine(ctx.cfg.routine, span, c.user_id, rng)
+        purchase_times(ctx, c, routine, span, p, rng)
         purchase_amounts(ctx, tastes, p, rng)
         channel_and_cash(ctx, c, p, rng)
         choose_merchants(ctx, c, days.trips, p, rng)

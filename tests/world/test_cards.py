@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -18,6 +20,7 @@ from cardworld.world import (
     make_cards,
     make_consumers,
 )
+from cardworld.world.cards import credit_noise_sd, fico_band_factors
 
 N = 3000
 
@@ -365,3 +368,72 @@ def test_types_and_kinds_speak_the_codes_vocabulary(world) -> None:
         assert AccountKind(ACCOUNT_KIND_NAMES.index(kind_of[account])) == CardType(code)
     assert set(cards.card_brand.tolist()) <= set(BRANDS)
     assert CardType.PREPAID.value == CARD_TYPE_NAMES.index("Debit (Prepaid)")
+
+
+# ---------------------------------------------------------------- underwriting and kinds
+def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    def ranks(x: np.ndarray) -> np.ndarray:
+        _, inv, counts = np.unique(x, return_inverse=True, return_counts=True)
+        return (np.cumsum(counts) - (counts - 1) / 2.0)[inv]
+
+    return float(np.corrcoef(ranks(a), ranks(b))[0, 1])
+
+
+def test_fico_band_factors_hand_case() -> None:
+    cfg = WorldConfig(underwriting={"fico_bands": {720: 1.1, 300: 0.2, 620: 0.55}})  # any key order
+    fico = np.array([250, 300, 619, 620, 719, 720, 850])
+    assert fico_band_factors(cfg, fico).tolist() == [0.2, 0.2, 0.2, 0.55, 0.55, 1.1, 1.1]
+
+
+def test_credit_noise_sd_hand_case() -> None:
+    # One band: nothing but income explains; total log variance 2 ln(mean / $10,100), income's
+    # ln(1 + (sd / mean)^2), half of which counts among credit holders.
+    cfg = WorldConfig(underwriting={"fico_bands": {300: 1.0}})
+    total = 2 * math.log(14_000 / 10_100)
+    income = math.log(1 + (24_000 / 45_700) ** 2)
+    assert math.isclose(credit_noise_sd(cfg), math.sqrt(total - 0.5 * income), rel_tol=1e-9)
+    # Two bands split at the FICO mean: log factors ln 1 and ln 4 with probability 1/2 each add
+    # (ln 4 / 2)^2 of band variance.
+    cfg = WorldConfig(underwriting={"fico_bands": {300: 1.0, 710: 4.0}})
+    band = (math.log(4.0) / 2) ** 2
+    assert math.isclose(credit_noise_sd(cfg), math.sqrt(total - 0.5 * (income + band)), rel_tol=1e-9)
+
+
+def test_credit_limits_follow_underwriting(cfg: WorldConfig, pop: Consumers, world) -> None:
+    """limit = income_share x income x band factor x lognormal noise: the ratio to the first three has
+    median ~1 and log-sd credit_noise_sd, and is independent of income and FICO; limits rank with both."""
+    _, acc = world
+    credit = acc.kind == "credit"
+    row = np.searchsorted(pop.user_id, acc.user_id[credit])
+    income, fico = pop.yearly_income[row], pop.fico_score[row]
+    base = cfg.underwriting.income_share * np.maximum(income, 1.0) * fico_band_factors(cfg, fico)
+    resid = np.log(acc.credit_limit[credit] / base)
+    # ~2,500 credit accounts: the median and sd of N(0, s) have SEs of ~0.016 and ~0.01 (s ~0.66); the
+    # rounding to dollars is negligible.
+    assert abs(np.median(resid)) < 0.06
+    assert abs(resid.std() / credit_noise_sd(cfg) - 1) < 0.08
+    assert abs(_spearman(resid, income)) < 0.06
+    assert abs(_spearman(resid, fico)) < 0.06
+    assert _spearman(acc.credit_limit[credit], income) > 0.4
+    assert _spearman(acc.credit_limit[credit], fico) > 0.25
+    # A super-prime holder's median limit is several times a subprime one's.
+    sub, sup = fico < 620, fico >= 780
+    assert np.median(acc.credit_limit[credit][sup]) > 3 * np.median(acc.credit_limit[credit][sub])
+
+
+def test_a_consumers_accounts_spread_over_the_kinds(world) -> None:
+    """Among consumers with two or more accounts, more hold both a credit and a debit-type account than
+    independent kinds would give (1 - P(all credit) - P(none credit) per consumer, from the account shares
+    of the same consumers)."""
+    _, acc = world
+    users, n_acc = np.unique(acc.user_id, return_counts=True)
+    multi = set(users[n_acc >= 2].tolist())
+    rows = np.isin(acc.user_id, list(multi))
+    p = float((acc.kind[rows] == "credit").mean())
+    by_user: dict[int, list[bool]] = {}
+    for u, k in zip(acc.user_id[rows].tolist(), acc.kind[rows].tolist(), strict=True):
+        by_user.setdefault(u, []).append(k == "credit")
+    mixed = np.mean([any(v) and not all(v) for v in by_user.values()])
+    independent = np.mean([1 - p ** len(v) - (1 - p) ** len(v) for v in by_user.values()])
+    # ~2,300 consumers: the share's SE is ~0.01; independent kinds (before the spread) gave 0.58 vs 0.65.
+    assert mixed > independent + 0.05, (mixed, independent)

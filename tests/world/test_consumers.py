@@ -9,6 +9,7 @@ from cardworld.config import ATTRIBUTES, DEFAULT_CORRELATION, WorldConfig, make_
 from cardworld.data.geography import load_zips
 from cardworld.errors import ConfigError
 from cardworld.world import Consumers, age_pmf, cards_pmf, is_representative, make_consumers
+from cardworld.world.consumers import max_cards_at
 
 N = 3000
 
@@ -216,3 +217,17 @@ def test_empty_segment_is_a_config_error(seg: dict) -> None:
     cfg = make_config({"population": {"segment": seg}})
     with pytest.raises(ConfigError, match=r"population\.segment"):
         make_consumers(cfg, range(5))
+
+
+def test_max_cards_at_hand_case() -> None:
+    # 1 at 18, one more per 1.5 adult years, at most 9.
+    ages = np.array([18, 19, 20, 21, 24, 29, 30, 80])
+    assert max_cards_at(ages).tolist() == [1, 1, 2, 3, 5, 8, 9, 9]
+
+
+def test_card_holdings_accumulate_with_age(pop: Consumers) -> None:
+    assert (pop.num_credit_cards <= max_cards_at(pop.age)).all()
+    young, settled = pop.age < 25, (pop.age >= 35) & (pop.age < 65)
+    # ~360 consumers under 25 (mean cards SE ~0.1); before the age cap the gap was 0.5 cards, now ~1.2.
+    assert pop.num_credit_cards[young].mean() < pop.num_credit_cards[settled].mean() - 0.7
+    assert spearman(pop.age, pop.num_credit_cards) > 0.15

@@ -6,14 +6,16 @@ does not depend on shards or workers), in this order:
 
   0. life_span (sim.tastes): the days from adulthood and the first card to the end of the run;
   1. tastes (sim.tastes): which catalogue items they buy, a personal yearly rate, amount level and
-     spread, favourite hours per item, a day of the month for bills;
+     spread, the items' hour profiles, a day of the month for bills;
   2. days (sim.purchases): home, getaway, vacation or business trip (sim.trips), weekday or weekend;
   3. purchase days (sim.purchases): per item and day class, a Poisson count at the personal rate, days
      uniform within the class; recurring bills on the personal day of the month;
-  4. purchase times and 5. amounts (sim.purchases);
+  4. routine (sim.routine): a few personal time slots, shared across items, that shift at retirement
+     and at 75; purchase times (sim.purchases): most purchases at home in a slot; 5. amounts;
   6. channel and cash (sim.channels): online by the item's yearly online share; cash more often for small
      amounts, low incomes and earlier years;
-  7. merchants (sim.merchant_choice): regulars near home, destination merchants on trips, big sites online;
+  7. merchants (sim.merchant_choice): regulars near home (a favourite per item and slot), destination
+     merchants on trips, big sites online;
   8. card choice (sim.card_choice): an issue in use, by personal preference;
   9. refunds (sim.refunds) of earlier purchases at the same merchant and card;
  10. card rows (sim.declines): card purchases and refunds by time, chip after the liability shift, PIN;
@@ -40,6 +42,7 @@ from cardworld.sim.fraud_world import FraudWorld
 from cardworld.sim.merchant_choice import choose_merchants, merchant_place
 from cardworld.sim.purchases import draw_days, purchase_amounts, purchase_days, purchase_times
 from cardworld.sim.refunds import draw_refunds
+from cardworld.sim.routine import draw_routine
 from cardworld.sim.rows import ConsumerInput, ConsumerOutput
 from cardworld.sim.tastes import draw_tastes, life_span
 
@@ -59,7 +62,8 @@ def simulate_consumer(
     p = purchase_days(ctx, tastes, days, span, rng)
     if p is None:
         return None
-    purchase_times(ctx, c, tastes, span, p, rng)
+    routine = draw_routine(ctx.cfg.routine, span, c.user_id, rng)
+    purchase_times(ctx, c, routine, span, p, rng)
     purchase_amounts(ctx, tastes, p, rng)
     channel_and_cash(ctx, c, p, rng)
     choose_merchants(ctx, c, days.trips, p, rng)

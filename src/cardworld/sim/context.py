@@ -17,6 +17,7 @@ from cardworld.data.catalogue import Catalogue, load_catalogue
 from cardworld.data.destinations import Destinations, load_destinations
 from cardworld.data.geography import Cities, ZipTable, load_zips
 from cardworld.dates import SECONDS_PER_DAY, epoch_day
+from cardworld.sim.routine import SlotTables, hour_profiles, slot_tables
 from cardworld.world.merchants import merchant_count
 
 YEAR0 = 1900  # per-year tables start here
@@ -56,6 +57,10 @@ class SimContext:
     # Catalogue rates are card purchases (calibrated to TabFormer's card rows) in CARD_RATE_YEAR; people
     # also pay cash, so their purchase rate is the card rate / (1 - that year's cash share of the item).
     cash_boost: np.ndarray  # (n_items,)
+    # Hour profiles (sim.routine), cumulative, free days then working days, and the slot tables against
+    # the clock (the items' profiles weighted by their expected purchases).
+    item_hours: np.ndarray  # (2 * n_items, 24)
+    slots: SlotTables
     # Calendar lookups for days first_calendar_day .. (cheaper than datetime64 conversions per row).
     calendar_day0: int
     year_of_day: np.ndarray  # int16
@@ -129,6 +134,8 @@ class SimContext:
         day0 = epoch_day(cfg.start) - CALENDAR_MARGIN
         cal = np.arange(day0, epoch_day(cfg.end) + CALENDAR_MARGIN).astype("datetime64[D]")
         cash_boost = 1.0 / (1.0 - np.clip(_item_cash_share(cfg, cat, cash[CARD_RATE_YEAR - YEAR0]), 0, 0.6))
+        item_hours = hour_profiles(cat.hours)
+        clock = (cat.expected_rate()[:, None] * cat.hours / cat.hours.sum(axis=1, keepdims=True)).sum(axis=0)
         return cls(
             cfg=cfg,
             catalogue=cat,
@@ -153,6 +160,8 @@ class SimContext:
             cash_share=cash,
             rate_scale=cfg.table1.transactions_per_year.mean / total,
             cash_boost=cash_boost,
+            item_hours=item_hours,
+            slots=slot_tables(item_hours, hour_profiles(clock[None, :])),
             calendar_day0=day0,
             year_of_day=(cal.astype("datetime64[Y]").astype(np.int64) + 1970).astype(np.int16),
             day_of_month=((cal - cal.astype("datetime64[M]")).astype(np.int64) + 1).astype(np.int8),

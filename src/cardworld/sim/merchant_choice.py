@@ -7,11 +7,11 @@ import numpy as np
 
 from cardworld.codes import TripKind
 from cardworld.sim.context import SimContext
+from cardworld.sim.routine import N_PHASES
 from cardworld.sim.rows import ConsumerInput, Purchases
 from cardworld.sim.trips import Trips
 from cardworld.world.merchants import FOREIGN_BASE, ONLINE_CELL
 
-NEW_MERCHANT_SHARE = 0.10  # at home, the chance a purchase goes to a merchant outside the regulars
 ONLINE_SITES = 60  # online merchants per MCC (a few big sites take most)
 
 
@@ -20,7 +20,7 @@ def choose_merchants(
 ) -> None:
     """Sets p.cell, p.mcc, p.k and p.away: the home city, the trip's destination (a foreign one as its own
     cell) or ONLINE; the MCC by the item's weights (a regular merchant's own MCC at home); k from
-    regular_merchants.
+    regular_merchants (a purchase in a routine slot mostly at the favourite of its item and slot).
 
     Draws: one uniform per purchase (MCC), then those of regular_merchants."""
     cat = ctx.catalogue
@@ -37,7 +37,9 @@ def choose_merchants(
     cell = np.where(away & (dest_city >= 0), dest_city, cell)
     cell = np.where(away & (dest_city < 0), FOREIGN_BASE + dest, cell)
     cell = np.where(p.online, ONLINE_CELL, cell)
-    k, reg_mcc = regular_merchants(ctx, rng, home_city, item, cell, p.online, away)
+    k, reg_mcc = regular_merchants(
+        ctx, rng, home_city, item, p.slot, cell, p.online, away, p.trip, len(trips.dest)
+    )
     p.cell, p.k, p.away = cell, k, away
     p.mcc = np.where(reg_mcc >= 0, reg_mcc, mcc)  # each merchant has exactly one MCC
 
@@ -47,16 +49,25 @@ def regular_merchants(
     rng: np.random.Generator,
     home_city: int,
     item: np.ndarray,
+    slot: np.ndarray,
     cell: np.ndarray,
     online: np.ndarray,
     away: np.ndarray,
+    trip: np.ndarray,
+    n_trips: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(k, regular's MCC or -1) per row. At home: a personal set of 1-6 regulars per item (Zipf weights,
-    each with its own MCC and k) and a NEW_MERCHANT_SHARE chance of another merchant; away: any merchant
-    at the destination; online: a few big sites.
+    """(k, regular's MCC or -1) per row. People are loyal (config routine.loyalty): at home, a personal
+    set of 1-6 regulars per item (Zipf weights, each with its own MCC and k), one of them the favourite
+    of each (item, routine slot): a loyal purchase in a slot goes to it, any other to a regular by
+    weight, and with probability routine.new_merchant_share to another merchant. Away: a loyal purchase
+    at the trip's favourite merchant for the item, others at any merchant there. Online: a loyal
+    purchase at the person's favourite site for the item, others among a few big sites.
+    slot: routine slot id per row, -1 off the routine; trip: trip index per row, -1 at home.
 
     Draws: n_items Poisson (regulars per item), a uniform per regular (MCC), a uniform per regular (k),
-    then per row: a uniform (which regular), a uniform (new merchant?), a uniform (k)."""
+    then per row: a uniform (which regular), a uniform (new merchant?), a uniform (k); then
+    (n_items, routine slots) uniforms (slot favourites), a uniform per row (loyal?), (n_trips, n_items)
+    uniforms (trip favourites), n_items uniforms (favourite sites)."""
     n = item.size
     cat = ctx.catalogue
     n_items = len(cat)
@@ -67,24 +78,37 @@ def regular_merchants(
     grp_sum = np.bincount(reg_item, weights=w, minlength=n_items)
     within = np.cumsum(w) - np.repeat(np.cumsum(grp_sum) - grp_sum, n_reg)
     gcum = reg_item + within / grp_sum[reg_item]
-    gcum[np.cumsum(n_reg) - 1] = np.arange(n_items) + 1.0
+    last = np.cumsum(n_reg) - 1
+    gcum[last] = np.arange(n_items) + 1.0
     pos = np.searchsorted(ctx.mcc_gcum, reg_item + rng.random(reg_item.size), side="right")
     pos = np.minimum(pos, cat.mcc_offsets[reg_item + 1] - 1)
     reg_mcc = cat.mcc_codes[pos].astype(np.int64)
     n_home = ctx.city_merchants[home_city]
-    reg_k = np.floor(rng.random(reg_item.size) * n_home).astype(np.int64)
-    r = np.searchsorted(gcum, item + rng.random(n), side="right")
-    r = np.minimum(r, np.cumsum(n_reg)[item] - 1)
+    pop = ctx.cfg.routine.merchant_popularity
+    reg_k = np.floor(rng.random(reg_item.size) ** pop * n_home).astype(np.int64)
+    r = np.minimum(np.searchsorted(gcum, item + rng.random(n), side="right"), last[item])
     u_new = rng.random(n)
     u_k = rng.random(n)
-    regular = ~online & ~away & (u_new >= NEW_MERCHANT_SHARE)
+    cfg = ctx.cfg.routine
+    n_slots = N_PHASES * (cfg.weekday_slots + cfg.weekend_slots)
+    fav_item = np.repeat(np.arange(n_items), n_slots)
+    fav = np.minimum(
+        np.searchsorted(gcum, fav_item + rng.random(fav_item.size), side="right"), last[fav_item]
+    )
+    loyal = rng.random(n) < cfg.loyalty
+    trip_fav = rng.random((max(n_trips, 1), n_items))
+    site_fav = rng.random(n_items)
+    r = np.where(loyal & (slot >= 0), fav[item * n_slots + np.maximum(slot, 0)], r)
+    u_k = np.where(loyal & away, trip_fav[np.maximum(trip, 0), item], u_k)
+    u_k = np.where(loyal & online, site_fav[item], u_k)
+    regular = ~online & ~away & (u_new >= cfg.new_merchant_share)
     k = np.where(regular, reg_k[r], 0)
     size = np.where(
         cell >= FOREIGN_BASE,
         ctx.dest_merchants[np.clip(cell - FOREIGN_BASE, 0, ctx.dest_merchants.size - 1)],
         ctx.city_merchants[np.clip(cell, 0, ctx.city_merchants.size - 1)],
     )
-    k = np.where(~regular & ~online, np.floor(u_k * size).astype(np.int64), k)
+    k = np.where(~regular & ~online, np.floor(u_k**pop * size).astype(np.int64), k)
     k = np.where(online, np.floor(ONLINE_SITES * u_k**3).astype(np.int64), k)
     return k, np.where(regular, reg_mcc[r], -1)
 

@@ -8,8 +8,9 @@ from collections.abc import Callable
 import numpy as np
 
 from cardworld.codes import TripKind
-from cardworld.dates import DAYS_PER_YEAR, SECONDS_PER_DAY, SECONDS_PER_HOUR, SECONDS_PER_MINUTE
+from cardworld.dates import DAYS_PER_YEAR, SECONDS_PER_DAY
 from cardworld.sim.context import SimContext
+from cardworld.sim.routine import Routine, pick_slots, quantile_seconds, slot_quantiles, slot_seconds
 from cardworld.sim.rows import ConsumerInput, Days, LifeSpan, Purchases, Tastes
 from cardworld.sim.trips import day_states, simulate_trips
 
@@ -106,25 +107,47 @@ def purchase_days(
 
 
 def purchase_times(
-    ctx: SimContext, c: ConsumerInput, tastes: Tastes, span: LifeSpan, p: Purchases, rng: np.random.Generator
+    ctx: SimContext,
+    c: ConsumerInput,
+    routine: Routine,
+    span: LifeSpan,
+    p: Purchases,
+    rng: np.random.Generator,
 ) -> None:
-    """Sets p.time: an hour from the personal hour profile of the item (working-day profile on working
-    days: a worker before retirement, Monday-Friday, at home or on a business trip) and a whole minute.
+    """Sets p.time and p.slot. At home, a routine.in_slot_share of purchases fall in one of the day's
+    personal slots (sim.routine; p.slot its id): at the slot's clock time where the item allows it, else
+    in the item's own hours (sim.routine.slot_seconds); the others, and all purchases on trips, at a
+    uniform quantile of the item's hour profile (p.slot -1). Profiles are the working-day ones on working
+    days (a worker before retirement, Monday-Friday, at home or on a business trip). The quantile gives
+    the hour and the whole minute.
 
-    Draws: one uniform per purchase (hour), then one integer per purchase (minute)."""
-    n_items = len(ctx.catalogue)
+    Draws: per purchase one uniform (in a slot?), one uniform (which slot), one normal (spread), one
+    uniform (slot's clock hour kept?), one uniform (quantile off the routine)."""
+    cfg = ctx.cfg.routine
     n = len(p)
     day, st = p.day, p.state
     weekday = ((day + 3) % 7) < 5
     working = (
         c.works & (day < span.retire_day) & weekday & ((st == TripKind.HOME) | (st == TripKind.BUSINESS))
     )
-    key = p.item + n_items * working
-    # Inverse CDF over the flattened (row, hour) cumulative table: row r's hours are r + cum[r, h].
-    flat_hours = (np.arange(2 * n_items)[:, None] + tastes.hours).ravel()
-    hour = (np.searchsorted(flat_hours, key + rng.random(n), side="right") - key * 24).clip(0, 23)
-    minute = rng.integers(0, 60, size=n)
-    p.time = day * SECONDS_PER_DAY + hour * SECONDS_PER_HOUR + minute * SECONDS_PER_MINUTE
+    u_in, u_slot, z, u_keep, u_free = (
+        rng.random(n),
+        rng.random(n),
+        rng.normal(size=n),
+        rng.random(n),
+        rng.random(n),
+    )
+    in_slot = (st == TripKind.HOME) & (u_in < cfg.in_slot_share)
+    slot = pick_slots(routine, day, u_slot)
+    row = p.item + len(ctx.catalogue) * working
+    q = slot_quantiles(routine, slot, z, cfg.slot_spread)
+    second = np.where(
+        in_slot,
+        slot_seconds(ctx.slots, row, working, q, u_keep),
+        quantile_seconds(ctx.item_hours, row, u_free),
+    )
+    p.time = day * SECONDS_PER_DAY + second
+    p.slot = np.where(in_slot, slot, -1)
 
 
 def purchase_amounts(ctx: SimContext, tastes: Tastes, p: Purchases, rng: np.random.Generator) -> None:

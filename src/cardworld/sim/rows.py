@@ -72,12 +72,11 @@ class LifeSpan:
 
 @dataclass(frozen=True)
 class Tastes:
-    """Per catalogue item: what a consumer buys, how often and for how much, and when in the day."""
+    """Per catalogue item: what a consumer buys, how often and for how much."""
 
     rate: np.ndarray  # float64 purchases per year (0: not a buyer)
     amount_median: np.ndarray  # float64 dollars
     amount_sigma: np.ndarray  # float64 log-scale spread
-    hours: np.ndarray  # (2 * n_items, 24) cumulative hour distributions: free days, then working days
     bill_dom: np.ndarray  # int64 day of the month a recurring bill falls on
 
 
@@ -110,6 +109,7 @@ class Purchases:
     trip: np.ndarray  # int32 trip index that day, -1 at home
     offsets: np.ndarray  # int64 consumer boundaries ([0, n] for one consumer)
     time: np.ndarray = field(default_factory=_unset)  # int64 seconds (purchase_times)
+    slot: np.ndarray = field(default_factory=_unset)  # int64 routine slot id, -1 off routine (purchase_times)
     cents: np.ndarray = field(default_factory=_unset)  # int64 (purchase_amounts)
     online: np.ndarray = field(default_factory=_unset)  # bool (channel_and_cash)
     cash: np.ndarray = field(default_factory=_unset)  # bool: paid cash (channel_and_cash, card choice)

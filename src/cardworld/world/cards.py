@@ -16,7 +16,9 @@ Model (TabFormer ``sd254_cards`` shares as targets); the timeline steps are in `
   same account, kind, brand and limit. Otherwise it opens a new account.
 * Account kind: Debit / Credit / Debit (Prepaid) with TabFormer's shares, tilted by FICO (credit likelier
   with a high score, prepaid with a low one; the tilt is linear in the clipped FICO z-score so the average
-  shares stay put). Amex and Discover are always credit.
+  shares stay put). A consumer's card indexes step through the kinds (``KIND_SPREAD``), so a person holds
+  a debit and a credit card more often than independent draws would give. Amex and Discover are always
+  credit.
 * Opening: years before ``cfg.end`` lognormal with ``table1.years_account_open``; if that falls before
   the consumer's 18th birthday (or more than ``MAX_YEARS_OPEN`` years back), a uniform point of their
   adult life (at most that many years) instead. Opening dates therefore pile up towards the end, so the
@@ -35,9 +37,9 @@ Model (TabFormer ``sd254_cards`` shares as targets); the timeline steps are in `
 * PIN: it belongs to the card index and carries over reissues; ``year_pin_last_changed`` is the last
   change as of each issue's last day in use (``world.card_life.pin_years``): between the opening year and
   that day's year.
-* Limits: credit lognormal around a $10,100 median, rising with income and FICO (mean from
-  ``table1.credit_limit.mean``); debit ("limit" = overdraft/daily capacity) ∝ income, median $16,454;
-  prepaid small, median $65.
+* Limits: credit by underwriting (``cfg.underwriting``): a share of income times the FICO band's factor
+  times lognormal noise, median about $10,100 and mean ``table1.credit_limit.mean``; debit ("limit" =
+  overdraft/daily capacity) ∝ income, median $16,454; prepaid small, median $65.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from cardworld.codes import ACCOUNT_KIND_NAMES, CARD_BRANDS, CARD_TYPE_NAMES, PA
 from cardworld.config import WorldConfig
 from cardworld.errors import InputError
 from cardworld.rng import Stream, stream
-from cardworld.stats import lognormal_params, norm_ppf, pick
+from cardworld.stats import lognormal_params, norm_cdf, norm_ppf, pick
 from cardworld.world.card_life import (
     CLOSE_HAZARD,
     MAX_YEARS_OPEN,
@@ -73,6 +75,10 @@ BRAND_SHARES = {"Mastercard": 0.52, "Visa": 0.38, "Amex": 0.065, "Discover": 0.0
 CREDIT_LIMIT_MEDIAN = 10_100.0
 DEBIT_LIMIT_MEDIAN = 16_454.0
 PREPAID_LIMIT_MEDIAN = 65.0
+KIND_SPREAD = (math.sqrt(5.0) - 1.0) / 2.0  # golden-ratio step between a consumer's kind uniforms
+# Credit holders are a narrower group than everyone (the FICO tilt of the kinds, the copula): income and
+# the bands explain about half the log variance they would over all consumers (measured, 20,000 consumers).
+EXPLAINED_SHARE = 0.5
 FICO_TILT = 0.5  # relative change in P(credit) (and -P(prepaid)) per FICO sd
 # Calibration (measured on 20,000 consumers): FICO rises with the number of cards, so the FICO tilt
 # skews card indexes towards credit; these undo it.
@@ -222,12 +228,14 @@ def make_cards(cfg: WorldConfig, consumers: Consumers) -> tuple[Cards, Accounts]
         (consumers.fico_score.astype(np.float64)[owner] - t1.fico.mean) / max(t1.fico.sd, 1e-9), -2, 2
     )
 
-    kind, brand = _kinds_and_brands(cfg, u, zc)
+    kind, brand = _kinds_and_brands(cfg, u, zc, kidx, first_of_owner[owner])
     days_open = opening_days(cfg, consumers, owner, u[:, _YEARS], u[:, _ADULT])
     acct_of = _share_accounts(cfg, owner, kidx, kind, u, first_of_owner)
     kind, brand = kind[acct_of], brand[acct_of]
     open_date, close = opening_and_closing(end, days_open, kind, acct_of, u[:, _CLOSE], u[:, _OPEN_SHARED])
-    limit = _limits(cfg, consumers.yearly_income[owner], zc, kind, u[:, _LIMIT])[acct_of]
+    limit = _limits(cfg, consumers.yearly_income[owner], consumers.fico_score[owner], kind, u[:, _LIMIT])[
+        acct_of
+    ]
     term = np.where(
         kind == CardType.PREPAID, _pick(u[:, _TERM], *PREPAID_TERM_YEARS), _pick(u[:, _TERM], *TERM_YEARS)
     ).astype(np.int64)
@@ -267,18 +275,23 @@ def make_cards(cfg: WorldConfig, consumers: Consumers) -> tuple[Cards, Accounts]
     return cards, _accounts(cfg, consumers, slots, blocks[:, MAX_CARDS, :], iss)
 
 
-def _kinds_and_brands(cfg: WorldConfig, u: np.ndarray, zc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _kinds_and_brands(
+    cfg: WorldConfig, u: np.ndarray, zc: np.ndarray, kidx: np.ndarray, first_row: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """(kind: a CardType, brand: index into codes.CARD_BRANDS) per card-index row, before account sharing.
 
     Account kind with TabFormer's shares tilted by FICO (credit likelier with a high score, prepaid with a
-    low one); Amex/Discover only on credit, Visa vs Mastercard for the rest."""
+    low one); Amex/Discover only on credit, Visa vs Mastercard for the rest. The kind uniform of index k
+    is the consumer's first one plus k x KIND_SPREAD (mod 1): each is still uniform, so the shares stay,
+    but one person's cards spread over the kinds (a debit card and a credit card rather than two of one;
+    Fed SCPC: most card holders hold both)."""
     f_shared = 1.0 - 1.0 / max(float(cfg.table1.cards_per_account.mean), 1.0)
     total = sum(TYPE_SHARES.values())
     p_pre = TYPE_SHARES["Debit (Prepaid)"] / total / (1.0 - f_shared)
     p_cre = TYPE_SHARES["Credit"] / total * (1.0 - p_pre) / (1.0 - TYPE_SHARES["Debit (Prepaid)"] / total)
     p_credit = CREDIT_BIAS * p_cre * (1.0 + FICO_TILT * zc)
     p_prepaid = PREPAID_BIAS * p_pre * (1.0 - FICO_TILT * zc)
-    ut = u[:, _TYPE]
+    ut = np.mod(u[first_row, _TYPE] + kidx * KIND_SPREAD, 1.0)
     kind = np.where(
         ut < p_credit, CardType.CREDIT, np.where(ut < p_credit + p_prepaid, CardType.PREPAID, CardType.DEBIT)
     )
@@ -323,20 +336,49 @@ def _share_accounts(
     return acct_of
 
 
-def _limits(
-    cfg: WorldConfig, income: np.ndarray, zc: np.ndarray, kind: np.ndarray, u_limit: np.ndarray
-) -> np.ndarray:
-    """Each row's limit as if it opened the account (the caller takes the primary row's)."""
+def fico_band_factors(cfg: WorldConfig, fico: np.ndarray) -> np.ndarray:
+    """The underwriting factor (``cfg.underwriting.fico_bands``) of each FICO score: its band's, the
+    lowest band's below it."""
+    lows, factors = _bands(cfg)
+    return factors[np.maximum(np.searchsorted(lows, fico, side="right") - 1, 0)]
+
+
+def _bands(cfg: WorldConfig) -> tuple[np.ndarray, np.ndarray]:
+    bands = sorted(cfg.underwriting.fico_bands.items())
+    return np.array([b for b, _ in bands], dtype=np.float64), np.array([f for _, f in bands])
+
+
+def credit_noise_sd(cfg: WorldConfig) -> float:
+    """Log-sd of the personal noise on a credit limit: the spread ``table1.credit_limit`` implies (mean over
+    the $10,100 median of a lognormal) less what income and the FICO bands explain among credit holders
+    (EXPLAINED_SHARE of their log variances under the configured income and FICO marginals), at least 0.1."""
     t1 = cfg.table1
-    inc_mu, inc_sigma = lognormal_params(t1.income.mean, t1.income.sd)
-    log_inc = np.log(np.maximum(income, 1.0)) - inc_mu
-    cl_sigma = math.sqrt(
-        max(2.0 * math.log(max(t1.credit_limit.mean, CREDIT_LIMIT_MEDIAN) / CREDIT_LIMIT_MEDIAN), 0.04)
-    )
-    noise_sd = math.sqrt(max(cl_sigma**2 - (0.6 * inc_sigma) ** 2 - 0.25**2 * 0.8, 0.01))
+    total = 2.0 * math.log(max(t1.credit_limit.mean, CREDIT_LIMIT_MEDIAN) / CREDIT_LIMIT_MEDIAN)
+    _, inc_sigma = lognormal_params(t1.income.mean, t1.income.sd)
+    lows, factors = _bands(cfg)
+    edges = norm_cdf((lows[1:] - t1.fico.mean) / max(t1.fico.sd, 1e-9))
+    p = np.diff(np.concatenate([[0.0], edges, [1.0]]))
+    log_f = np.log(factors)
+    band_var = float((p * (log_f - (p * log_f).sum()) ** 2).sum())
+    return math.sqrt(max(total - EXPLAINED_SHARE * (inc_sigma**2 + band_var), 0.01))
+
+
+def _limits(
+    cfg: WorldConfig, income: np.ndarray, fico: np.ndarray, kind: np.ndarray, u_limit: np.ndarray
+) -> np.ndarray:
+    """Each row's limit as if it opened the account (the caller takes the primary row's). Credit: the
+    underwriting formula (config.Underwriting); debit ("limit" = overdraft/daily capacity) proportional to
+    income, median $16,454; prepaid (the load) small, median $65, at most $500."""
+    t1 = cfg.table1
+    inc_mu, _ = lognormal_params(t1.income.mean, t1.income.sd)
     zl = norm_ppf(u_limit)
-    credit_lim = CREDIT_LIMIT_MEDIAN * 0.82 * np.exp(0.6 * log_inc + 0.25 * zc + noise_sd * zl)
-    debit_lim = DEBIT_LIMIT_MEDIAN * 0.94 * np.exp(log_inc + 0.3 * zl)
+    credit_lim = (
+        cfg.underwriting.income_share
+        * np.maximum(income, 1.0)
+        * fico_band_factors(cfg, fico)
+        * np.exp(credit_noise_sd(cfg) * zl)
+    )
+    debit_lim = DEBIT_LIMIT_MEDIAN * 0.94 * np.exp(np.log(np.maximum(income, 1.0)) - inc_mu + 0.3 * zl)
     prepaid_lim = np.minimum(PREPAID_LIMIT_MEDIAN * np.exp(0.8 * zl), 500.0)
     return np.rint(
         np.select([kind == CardType.CREDIT, kind == CardType.DEBIT], [credit_lim, debit_lim], prepaid_lim)

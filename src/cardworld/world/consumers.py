@@ -20,7 +20,12 @@ correlations ``2 sin(π ρ_s / 6)`` so the ranks come out as configured), then m
 * debt: ``NO_DEBT_SHARE`` have none, the rest lognormal as ``debt_to_income × income`` (independent
   lognormals) with overall mean ``debt_to_income.mean × income.mean``;
 * FICO: normal ``table1.fico``, rounded, clipped to 480..850;
-* cards: a discretised normal on 1..9 solved to ``table1.cards_per_consumer`` mean/sd.
+* cards: a discretised normal on 1..9 solved to ``table1.cards_per_consumer`` mean/sd, capped by age
+  (``max_cards_at``: holdings accumulate, one more card per ``YEARS_PER_CARD`` adult years at most).
+
+Dependence (``cfg.population.correlation``, documented there): older consumers earn, score and hold more;
+debt rises with income and falls a little with age; credit limits follow income and FICO by underwriting
+(``world.cards``) and account histories are bounded by adult life (``world.card_life``).
 """
 
 from __future__ import annotations
@@ -57,6 +62,10 @@ AGE_BANDS = (
     (75, 79, 9.7), (80, 84, 6.3), (85, 89, 3.8), (90, 94, 1.8), (95, 99, 0.5), (100, 101, 0.1),
 )  # fmt: skip
 PROPENSITY_NOISE = 0.4  # log-sd of the personal part of each propensity
+# Holdings accumulate: a first card at 18, then at most one more per YEARS_PER_CARD years of adult life
+# (the young hold fewer cards: Fed SHED / CFPB young-adult card ownership), on top of the copula's
+# age-cards rank correlation.
+YEARS_PER_CARD = 1.5
 
 # Columns of a consumer's uniform block (one block per draw attempt).
 _Z0, _ZIP, _GENDER, _DOY, _RETIRE, _JLAT, _JLON, _TRAVEL, _ONLINE, _CASH = 0, 5, 6, 7, 8, 9, 10, 11, 12, 13
@@ -185,8 +194,16 @@ def _cards_cdf(mean: float, sd: float) -> np.ndarray:
     return cdf
 
 
+def max_cards_at(age: np.ndarray) -> np.ndarray:
+    """The most card indexes a consumer of ``age`` (years on cfg.end) holds: 1 at 18, one more per
+    YEARS_PER_CARD years, at most MAX_CARDS."""
+    adult_years = np.maximum(np.asarray(age, dtype=np.float64) - 18.0, 0.0)
+    return np.minimum(1 + np.floor(adult_years / YEARS_PER_CARD), MAX_CARDS).astype(np.int64)
+
+
 def cards_pmf(cfg: WorldConfig) -> np.ndarray:
-    """P(num_credit_cards = 1..9) implied by ``cfg.table1.cards_per_consumer``."""
+    """P(num_credit_cards = 1..9) implied by ``cfg.table1.cards_per_consumer``, before the age cap
+    (``max_cards_at``, which lowers the mean by about 0.06)."""
     mc = cfg.table1.cards_per_consumer
     return np.diff(_cards_cdf(float(mc.mean), float(mc.sd)), prepend=0.0)
 
@@ -339,7 +356,7 @@ def _finish(cfg: WorldConfig, ctx: _Ctx, ids: np.ndarray, u: np.ndarray) -> Cons
     debt = np.where(has_debt, np.round(np.exp(ctx.debt_mu + ctx.debt_sigma * z_debt), 2), 0.0)
 
     fico = np.clip(np.rint(t1.fico.mean + t1.fico.sd * z[:, 3]), *FICO_RANGE).astype(np.int16)
-    cards = 1 + pick(ctx.cards_cdf, norm_cdf(z[:, 4]))  # cards_cdf covers 1..MAX_CARDS
+    cards = np.minimum(1 + pick(ctx.cards_cdf, norm_cdf(z[:, 4])), max_cards_at(age))  # cdf covers 1..9
 
     female = u[:, _GENDER] < FEMALE_SHARE
     doy = (1 + np.floor(u[:, _DOY] * 365.0)).astype(np.int16)
@@ -492,4 +509,12 @@ def make_consumers(cfg: WorldConfig, ids: np.ndarray | range | list[int] | None 
     return _finish(cfg, ctx, ids, chosen)
 
 
-__all__ = ["Consumers", "age_pmf", "cards_pmf", "copula_factor", "is_representative", "make_consumers"]
+__all__ = [
+    "Consumers",
+    "age_pmf",
+    "cards_pmf",
+    "copula_factor",
+    "is_representative",
+    "make_consumers",
+    "max_cards_at",
+]
