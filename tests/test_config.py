@@ -8,11 +8,11 @@ from cardworld.config import (
     MeanSd,
     WorldConfig,
     config_yaml,
-    dataset_config,
     default_yaml,
     load_config,
     make_config,
 )
+from cardworld.engine.run import dataset_config
 from cardworld.errors import ConfigError, InputError
 
 

@@ -15,7 +15,6 @@ import json
 import os
 import typing
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -476,19 +475,6 @@ def read_config_file(path: str | os.PathLike) -> dict[str, Any]:
     return raw
 
 
-def dataset_config(directory: str | os.PathLike) -> WorldConfig:
-    """The config a dataset directory was generated with (its manifest's ``config``)."""
-    from cardworld.io.dataset import MANIFEST, read_manifest  # lazy: io does not need the config
-
-    manifest = read_manifest(directory)
-    where = f"{Path(directory) / MANIFEST}: config"
-    if not isinstance(manifest.get("config"), Mapping):
-        raise ConfigError(
-            f"{where} is missing or not a mapping; the dataset was not written by a cardworld run"
-        )
-    return make_config(manifest["config"], where)
-
-
 def config_dict(cfg: WorldConfig) -> dict[str, Any]:
     """The resolved config as plain JSON/YAML types (for the manifest)."""
     return cfg.model_dump(mode="json")
@@ -537,7 +523,6 @@ __all__ = [
     "WorldConfig",
     "config_dict",
     "config_yaml",
-    "dataset_config",
     "default_yaml",
     "load_config",
     "make_config",

@@ -25,7 +25,8 @@ def config_cmd(
     defaults: Annotated[bool, typer.Option("--defaults", help="Print the full default config.")] = False,
 ) -> None:
     """Print a world config as YAML, every field documented; pass it back with `generate --config`."""
-    from cardworld.config import config_yaml, dataset_config, load_config
+    from cardworld.config import config_yaml, load_config
+    from cardworld.engine.run import dataset_config
     from cardworld.errors import InputError
 
     given = [

@@ -19,7 +19,7 @@ import os
 import shutil
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -29,8 +29,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cardworld.config import WorldConfig, config_dict
+from cardworld.config import WorldConfig, config_dict, make_config
 from cardworld.engine.shard import STAGED_TABLES, run_shard, staged_part
+from cardworld.errors import ConfigError
 from cardworld.io.atomic import atomic_output
 from cardworld.io.dataset import (
     BUILD_DIR,
@@ -45,6 +46,7 @@ from cardworld.io.dataset import (
     commit_build,
     file_sha256,
     new_manifest,
+    read_manifest,
     start_build,
     table_path,
     write_manifest,
@@ -324,4 +326,20 @@ class _Merger:
         return out
 
 
-__all__ = ["RunInterrupted", "generate", "shard_plan"]
+def dataset_config(directory: str | os.PathLike) -> WorldConfig:
+    """The config a dataset directory was generated with (its manifest's ``config``)."""
+    manifest = read_manifest(directory)
+    where = f"{Path(directory) / MANIFEST}: config"
+    if not isinstance(manifest.get("config"), Mapping):
+        raise ConfigError(
+            f"{where} is missing or not a mapping; the dataset was not written by a cardworld run"
+        )
+    return make_config(manifest["config"], where)
+
+
+__all__ = [
+    "RunInterrupted",
+    "dataset_config",
+    "generate",
+    "shard_plan",
+]

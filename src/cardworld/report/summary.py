@@ -10,8 +10,8 @@ import numpy as np
 import pyarrow.compute as pc
 
 from cardworld.codes import USE_CHIP
-from cardworld.config import dataset_config
 from cardworld.data.mcc import mcc_description
+from cardworld.engine.run import dataset_config
 from cardworld.errors import ConfigError
 from cardworld.io.dataset import MANIFEST, read_dataset_transactions, read_manifest, read_table
 

@@ -138,16 +138,17 @@ def purchase_times(
         rng.random(n),
     )
     in_slot = (st == TripKind.HOME) & (u_in < cfg.in_slot_share)
-    slot = pick_slots(routine, day, u_slot)
     row = p.item + len(ctx.catalogue) * working
-    q = slot_quantiles(routine, slot, z, cfg.slot_spread)
-    second = np.where(
-        in_slot,
-        slot_seconds(ctx.slots, row, working, q, u_keep),
-        quantile_seconds(ctx.item_hours, row, u_free),
-    )
+    # Each branch only on its own rows (the draws above were made for every row, so shapes don't vary).
+    i, o = np.flatnonzero(in_slot), np.flatnonzero(~in_slot)
+    slot = np.full(n, -1, dtype=np.int64)
+    slot[i] = pick_slots(routine, day[i], u_slot[i])
+    second = np.empty(n, dtype=np.int64)
+    q = slot_quantiles(routine, slot[i], z[i], cfg.slot_spread)
+    second[i] = slot_seconds(ctx.slots, row[i], working[i], q, u_keep[i])
+    second[o] = quantile_seconds(ctx.item_hours, row[o], u_free[o])
     p.time = day * SECONDS_PER_DAY + second
-    p.slot = np.where(in_slot, slot, -1)
+    p.slot = slot
 
 
 def purchase_amounts(ctx: SimContext, tastes: Tastes, p: Purchases, rng: np.random.Generator) -> None:
