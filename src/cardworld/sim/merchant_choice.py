@@ -103,13 +103,16 @@ def regular_merchants(
     u_k = np.where(loyal & online, site_fav[item], u_k)
     regular = ~online & ~away & (u_new >= cfg.new_merchant_share)
     k = np.where(regular, reg_k[r], 0)
+    other = np.flatnonzero(~regular & ~online)  # each formula on its own rows only
+    c = cell[other]
     size = np.where(
-        cell >= FOREIGN_BASE,
-        ctx.dest_merchants[np.clip(cell - FOREIGN_BASE, 0, ctx.dest_merchants.size - 1)],
-        ctx.city_merchants[np.clip(cell, 0, ctx.city_merchants.size - 1)],
+        c >= FOREIGN_BASE,
+        ctx.dest_merchants[np.clip(c - FOREIGN_BASE, 0, ctx.dest_merchants.size - 1)],
+        ctx.city_merchants[np.clip(c, 0, ctx.city_merchants.size - 1)],
     )
-    k = np.where(~regular & ~online, np.floor(u_k**pop * size).astype(np.int64), k)
-    k = np.where(online, np.floor(ONLINE_SITES * u_k**3).astype(np.int64), k)
+    k[other] = np.floor(u_k[other] ** pop * size).astype(np.int64)
+    web = np.flatnonzero(online)
+    k[web] = np.floor(ONLINE_SITES * u_k[web] ** 3).astype(np.int64)
     return k, np.where(regular, reg_mcc[r], -1)
 
 
