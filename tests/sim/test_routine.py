@@ -24,8 +24,10 @@ from cardworld.sim.routine import (
     hour_profiles,
     pick_slots,
     quantile_seconds,
+    slot_quantiles,
     slot_seconds,
 )
+from cardworld.sim.routine_kernels import purchase_seconds_kernel
 from cardworld.sim.rows import LifeSpan
 from cardworld.sim.tastes import draw_tastes, life_span
 from cardworld.world.cards import make_cards
@@ -253,3 +255,34 @@ def test_new_merchants_by_popularity(popularity):
     )
     size = ctx.city_merchants[home]
     assert np.mean(k / size) == pytest.approx(1 / (1 + popularity), abs=0.01)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_purchase_seconds_kernel_matches_the_numpy_twin(tables, seed):
+    """The kernel purchase_times runs equals, row for row, the numpy functions it fuses."""
+    ctx, t = tables
+    rng = np.random.default_rng(seed)
+    routine = draw_routine(RoutineConfig(), SPAN, user_id=seed, rng=rng)
+    n = 4000
+    day = rng.integers(SPAN.first_day, SPAN.last_day, n)
+    working = rng.random(n) < 0.4
+    row = rng.integers(0, len(ctx.catalogue), n) + len(ctx.catalogue) * working
+    in_slot = rng.random(n) < 0.8
+    u_slot, z, u_keep, u_free = rng.random(n), rng.normal(size=n), rng.random(n), rng.random(n)
+    spread = RoutineConfig().slot_spread
+    second, slot = purchase_seconds_kernel(
+        day, in_slot, row, working.astype(np.int64), u_slot, z, u_keep, u_free,
+        routine.bounds, routine.u, routine.cum_weight, routine.n_weekday, spread,
+        t.clock, t.accept, t.reject_lo, t.reject_w, t.excess, ctx.item_hours,
+    )  # fmt: skip
+    want_slot = np.where(in_slot, pick_slots(routine, day, u_slot), -1)
+    q = slot_quantiles(routine, np.maximum(want_slot, 0), z, spread)
+    want = np.where(
+        in_slot,
+        slot_seconds(t, row, working, q, u_keep),
+        quantile_seconds(ctx.item_hours, row, u_free),
+    )
+    np.testing.assert_array_equal(slot, want_slot)
+    np.testing.assert_array_equal(second, want)
+    assert len(np.unique(slot[in_slot])) > 3  # several slots and phases exercised
+    assert (second % 60 == 0).all()

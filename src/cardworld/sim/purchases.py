@@ -10,7 +10,8 @@ import numpy as np
 from cardworld.codes import TripKind
 from cardworld.dates import DAYS_PER_YEAR, SECONDS_PER_DAY
 from cardworld.sim.context import SimContext
-from cardworld.sim.routine import Routine, pick_slots, quantile_seconds, slot_quantiles, slot_seconds
+from cardworld.sim.routine import Routine
+from cardworld.sim.routine_kernels import purchase_seconds_kernel
 from cardworld.sim.rows import ConsumerInput, Days, LifeSpan, Purchases, Tastes
 from cardworld.sim.trips import day_states, simulate_trips
 
@@ -139,16 +140,13 @@ def purchase_times(
     )
     in_slot = (st == TripKind.HOME) & (u_in < cfg.in_slot_share)
     row = p.item + len(ctx.catalogue) * working
-    # Each branch only on its own rows (the draws above were made for every row, so shapes don't vary).
-    i, o = np.flatnonzero(in_slot), np.flatnonzero(~in_slot)
-    slot = np.full(n, -1, dtype=np.int64)
-    slot[i] = pick_slots(routine, day[i], u_slot[i])
-    second = np.empty(n, dtype=np.int64)
-    q = slot_quantiles(routine, slot[i], z[i], cfg.slot_spread)
-    second[i] = slot_seconds(ctx.slots, row[i], working[i], q, u_keep[i])
-    second[o] = quantile_seconds(ctx.item_hours, row[o], u_free[o])
+    t = ctx.slots
+    second, p.slot = purchase_seconds_kernel(
+        day, in_slot, row, working.astype(np.int64), u_slot, z, u_keep, u_free,
+        routine.bounds, routine.u, routine.cum_weight, routine.n_weekday, cfg.slot_spread,
+        t.clock, t.accept, t.reject_lo, t.reject_w, t.excess, ctx.item_hours,
+    )  # fmt: skip
     p.time = day * SECONDS_PER_DAY + second
-    p.slot = slot
 
 
 def purchase_amounts(ctx: SimContext, tastes: Tastes, p: Purchases, rng: np.random.Generator) -> None:
