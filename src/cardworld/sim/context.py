@@ -7,7 +7,6 @@ per-consumer code only indexes arrays.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +17,7 @@ from cardworld.data.destinations import Destinations, load_destinations
 from cardworld.data.geography import Cities, ZipTable, load_zips
 from cardworld.dates import SECONDS_PER_DAY, epoch_day
 from cardworld.sim.routine import SlotTables, hour_profiles, slot_tables
+from cardworld.stats import norm_cdf
 from cardworld.world.merchants import merchant_count
 
 YEAR0 = 1900  # per-year tables start here
@@ -172,7 +172,7 @@ def _item_cash_share(cfg: WorldConfig, cat: Catalogue, year_share: float) -> np.
     """Expected share of an item's purchases paid cash for an average consumer, with the simulator's rule
     (sim.consumer): year share x item affinity x (1.5 below cfg.cash.small_amount, else 0.7)."""
     z = (np.log(cfg.cash.small_amount) - np.log(cat.amount_median)) / np.maximum(cat.amount_sigma, 1e-9)
-    p_small = 0.5 * (1.0 + np.vectorize(math.erf)(z / math.sqrt(2.0)))
+    p_small = norm_cdf(z)
     return year_share * cat.cash_affinity * (SMALL_CASH * p_small + LARGE_CASH * (1.0 - p_small))
 
 

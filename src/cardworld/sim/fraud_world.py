@@ -15,7 +15,6 @@ fraud rate whatever the burst settings are.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +23,7 @@ from cardworld.codes import Channel
 from cardworld.dates import SECONDS_PER_DAY, epoch_day
 from cardworld.rng import Stream, stream
 from cardworld.sim.context import SimContext
-from cardworld.stats import lognormal_params
+from cardworld.stats import lognormal_params, norm_cdf, pick
 from cardworld.world.cards import OPEN_YEARS_BOOST
 from cardworld.world.fraudsters import TRAVEL, Fraudsters, make_fraudsters
 from cardworld.world.merchants import FOREIGN_BASE, ONLINE_CELL, mix64
@@ -137,7 +136,7 @@ class FraudWorld:
         total = w.sum()
         if total <= 0:
             return -1
-        return int(min(np.searchsorted(np.cumsum(w), u * total, side="right"), w.size - 1))
+        return int(pick(np.cumsum(w), u * total))
 
     # ---- episodes
     def fraudster_episode(
@@ -175,15 +174,13 @@ class FraudWorld:
         codes, cum = self.ordinary[online]
         mcc = np.where(
             ordinary,
-            codes[np.minimum(np.searchsorted(cum, rng.random(n), side="right"), codes.size - 1)],
+            codes[pick(cum, rng.random(n))],
             fr.mccs[f][rng.integers(0, fr.mccs.shape[1], size=n)],
         ).astype(np.int64)
         trips = mcc == TRAVEL
         if trips.any():
             codes, cum = self.travel
-            mcc[trips] = codes[
-                np.minimum(np.searchsorted(cum, rng.random(trips.sum()), side="right"), codes.size - 1)
-            ]
+            mcc[trips] = codes[pick(cum, rng.random(trips.sum()))]
         amt = np.where(
             ordinary,
             np.exp(np.log(35.0) + 0.6 * rng.normal(size=n)),
@@ -296,7 +293,7 @@ class FraudWorld:
         mu, sigma = lognormal_params(OPEN_YEARS_BOOST * t1.mean, OPEN_YEARS_BOOST * t1.sd)
         years_before = np.maximum((ctx.end_day - days) / 365.25, 1e-6)
         z = (np.log(years_before) - mu) / sigma
-        opened = 0.5 * (1.0 - np.vectorize(math.erf)(z / math.sqrt(2.0)))  # P(opened at least that long ago)
+        opened = 1.0 - norm_cdf(z)  # P(opened at least that long ago)
         volume = (1.0 - ctx.cash_share[yi]) * opened
         inten = self.intensity.mean(axis=0)
         out = np.array([(cp * inten[0] * volume).sum(), (cnp * inten[1] * volume).sum()]) / volume.sum()
@@ -319,9 +316,7 @@ class FraudWorld:
                 if kind == RANDOM:
                     ep = self.random_episode(rng, 0, False)
                 else:
-                    f = int(
-                        min(np.searchsorted(np.cumsum(w), rng.random() * w.sum(), side="right"), w.size - 1)
-                    )
+                    f = int(pick(np.cumsum(w), rng.random() * w.sum()))
                     ep = self.fraudster_episode(f, rng, 0, kind == CARD_NOT_PRESENT, False)
                 kept += int(self.revocation(rng, ep, att)[0].sum())
             out[kind] = kept / CALIBRATION_EPISODES
