@@ -113,23 +113,8 @@ class SimContext:
             dtype=np.int32,
         )  # fmt: skip
         city_vocab = cities.name.tolist() + dest.city.tolist() + ["ONLINE"]
-        n_items = len(cat)
-        item_of_mcc = np.repeat(np.arange(n_items), np.diff(cat.mcc_offsets))
-        within = np.empty_like(cat.mcc_weights)
-        for i in range(n_items):
-            lo, hi = cat.mcc_offsets[i], cat.mcc_offsets[i + 1]
-            within[lo:hi] = np.cumsum(cat.mcc_weights[lo:hi])
-            within[hi - 1] = 1.0
-        mcc_gcum = item_of_mcc + within
-        years = np.arange(YEAR0, YEAR0 + N_YEARS)
-        online = np.stack([cat.online_share(float(y)) for y in years]) * cfg.channels.online_scale
-        ad = cfg.channels.chip_adoption
-        ky = np.array(sorted(ad), dtype=np.float64)
-        chip = np.interp(years, ky, [ad[int(y)] for y in ky]) * (years >= cfg.channels.chip_shift_date.year)
-        cash = np.interp(years, [1990, 2020], [cfg.cash.share_1990, cfg.cash.share_2020])
-        cash = np.clip(
-            cash + (cfg.cash.share_2020 - cfg.cash.share_1990) / 30 * np.clip(years - 2020, 0, 30), 0, 1
-        )
+        mcc_gcum = _mcc_gcum(cat)
+        online, chip, cash = _year_tables(cfg, cat)
         total = float(cat.expected_rate().sum())
         day0 = epoch_day(cfg.start) - CALENDAR_MARGIN
         cal = np.arange(day0, epoch_day(cfg.end) + CALENDAR_MARGIN).astype("datetime64[D]")
@@ -166,6 +151,32 @@ class SimContext:
             year_of_day=(cal.astype("datetime64[Y]").astype(np.int64) + 1970).astype(np.int16),
             day_of_month=((cal - cal.astype("datetime64[M]")).astype(np.int64) + 1).astype(np.int8),
         )
+
+
+def _mcc_gcum(cat: Catalogue) -> np.ndarray:
+    """Item i's MCCs as cumulative weights in (i, i + 1]: item + uniform picks an MCC of that item."""
+    n_items = len(cat)
+    item_of_mcc = np.repeat(np.arange(n_items), np.diff(cat.mcc_offsets))
+    within = np.empty_like(cat.mcc_weights)
+    for i in range(n_items):
+        lo, hi = cat.mcc_offsets[i], cat.mcc_offsets[i + 1]
+        within[lo:hi] = np.cumsum(cat.mcc_weights[lo:hi])
+        within[hi - 1] = 1.0
+    return item_of_mcc + within
+
+
+def _year_tables(cfg: WorldConfig, cat: Catalogue) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per calendar year from YEAR0: online share per item, chip adoption, cash share."""
+    years = np.arange(YEAR0, YEAR0 + N_YEARS)
+    online = np.stack([cat.online_share(float(y)) for y in years]) * cfg.channels.online_scale
+    ad = cfg.channels.chip_adoption
+    ky = np.array(sorted(ad), dtype=np.float64)
+    chip = np.interp(years, ky, [ad[int(y)] for y in ky]) * (years >= cfg.channels.chip_shift_date.year)
+    cash = np.interp(years, [1990, 2020], [cfg.cash.share_1990, cfg.cash.share_2020])
+    cash = np.clip(
+        cash + (cfg.cash.share_2020 - cfg.cash.share_1990) / 30 * np.clip(years - 2020, 0, 30), 0, 1
+    )
+    return online, chip, cash
 
 
 def _item_cash_share(cfg: WorldConfig, cat: Catalogue, year_share: float) -> np.ndarray:
