@@ -46,6 +46,8 @@ The balance returned per row is that row's account balance after the row.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from cardworld.codes import DECLINE_REASON_NAMES, AccountKind, DeclineReason
@@ -68,136 +70,142 @@ _NEVER = np.int64(2**62)
 RETRY_REMIX = float(2**24)
 
 
+class RowArrays(NamedTuple):
+    """A consumer's card rows, sorted by time, as the balance kernel reads them."""
+
+    time: np.ndarray  # int64 seconds
+    amount: np.ndarray  # float64 dollars, negative = refund
+    account: np.ndarray  # int64 account row
+    card_present: np.ndarray  # bool
+    pin_used: np.ndarray  # bool
+    u: np.ndarray  # (n, 5) float64 decline uniforms
+    alt_account: np.ndarray  # int64 account of the retry after Insufficient Balance, -1 for none
+
+
+class AccountArrays(NamedTuple):
+    """The consumer's accounts (AccountKind codes and money terms)."""
+
+    kind: np.ndarray  # int8 AccountKind
+    limit: np.ndarray  # float64
+    balance0: np.ndarray  # float64
+    pay_share: np.ndarray  # float64 (credit: share of the amount owed paid monthly)
+    paycheck: np.ndarray  # float64 (debit)
+    pay_period: np.ndarray  # int32 days (debit)
+
+
+class DeclineRates(NamedTuple):
+    """Probabilities of the decline causes other than the balance, and of a retry after a decline."""
+
+    bad_pin: float
+    glitch: float
+    bad_card_number: float
+    bad_cvv: float
+    bad_expiration: float
+    bad_zip: float
+    retry: float
+
+
 @kernel
-def balances_kernel(
-    time,
-    amount,
-    account,
-    card_present,
-    pin_used,
-    kind,
-    limit,
-    balance0,
-    pay_share,
-    paycheck,
-    pay_period,
-    start_day,
-    month_days,
-    u,
-    p_bad_pin,
-    p_glitch,
-    p_bad_card_number,
-    p_bad_cvv,
-    p_bad_expiration,
-    p_bad_zip,
-    p_retry,
-    alt_account,
-    errors,
-    retry_errors,
-    balance_out,
-):
+def balances_kernel(rows, acc, rates, start_day, month_days, errors, retry_errors, balance_out):
     """One pass over one consumer's rows (sorted by time). Writes errors (uint8), retry_errors (int16, -1
-    where the row is not retried) and balance_out (float64).
+    where the row is not retried) and balance_out (float64). rows: RowArrays, acc: AccountArrays,
+    rates: DeclineRates (NamedTuples, so the kernel reads like the model instead of 25 arguments).
 
     month_days: sorted int64 day numbers of the first days of months after start_day (statement and reload
     dates), covering at least the last row's day. Inputs are trusted (the wrapper validates them).
     """
-    n_acc = kind.size
-    bal = balance0.copy()
+    n_acc = acc.kind.size
+    bal = acc.balance0.copy()
     # Next paycheck day per debit account; month events through month_days[im].
     next_pay = np.empty(n_acc, dtype=np.int64)
     for a in range(n_acc):
-        next_pay[a] = start_day + pay_period[a] if kind[a] == DEBIT else _NEVER
+        next_pay[a] = start_day + acc.pay_period[a] if acc.kind[a] == DEBIT else _NEVER
     reload_checked = np.full(n_acc, start_day, dtype=np.int64)
     im = 0
     next_month = month_days[0] if month_days.size > 0 else _NEVER
     next_event = next_month
     for a in range(n_acc):
         next_event = min(next_event, next_pay[a])
-    p_cvv_hi = p_bad_card_number + p_bad_cvv
-    p_exp_hi = p_cvv_hi + p_bad_expiration
+    p_cvv_hi = rates.bad_card_number + rates.bad_cvv
+    p_exp_hi = p_cvv_hi + rates.bad_expiration
 
-    for i in range(time.size):
-        day = time[i] // SECONDS_PER_DAY
+    for i in range(rows.time.size):
+        day = rows.time[i] // SECONDS_PER_DAY
         if day >= next_event:
             # Month events (statements, reloads) and paychecks are per account, so their order across
             # accounts does not matter; each account has only one kind of event.
             while next_month <= day:
                 for a in range(n_acc):
-                    if kind[a] == CREDIT:
+                    if acc.kind[a] == CREDIT:
                         owed = bal[a]
                         if owed > 0.0:
-                            pay = max(pay_share[a] * owed, MIN_PAYMENT, MIN_PAYMENT_SHARE * owed)
+                            pay = max(acc.pay_share[a] * owed, MIN_PAYMENT, MIN_PAYMENT_SHARE * owed)
                             bal[a] = owed - min(pay, owed)
                 im += 1
                 next_month = month_days[im] if im < month_days.size else _NEVER
             next_event = next_month
             for a in range(n_acc):
                 while next_pay[a] <= day:
-                    b = bal[a] + paycheck[a] - BILLS_SHARE * paycheck[a]
-                    b = min(b, SAVINGS_CAP * paycheck[a])
-                    bal[a] = max(b, -limit[a])
-                    next_pay[a] += pay_period[a]
+                    b = bal[a] + acc.paycheck[a] - BILLS_SHARE * acc.paycheck[a]
+                    b = min(b, SAVINGS_CAP * acc.paycheck[a])
+                    bal[a] = max(b, -acc.limit[a])
+                    next_pay[a] += acc.pay_period[a]
                 next_event = min(next_event, next_pay[a])
 
-        a = account[i]
-        x = amount[i]
+        a = rows.account[i]
+        x = rows.amount[i]
         e = 0
         retry_errors[i] = -1
-        if kind[a] == PREPAID and day > reload_checked[a]:
+        if acc.kind[a] == PREPAID and day > reload_checked[a]:
             reload_checked[a] = day
-            if bal[a] < RELOAD_SHARE * limit[a]:
-                bal[a] += limit[a]
+            if bal[a] < RELOAD_SHARE * acc.limit[a]:
+                bal[a] += acc.limit[a]
         if x < 0.0:
-            if kind[a] == CREDIT:
+            if acc.kind[a] == CREDIT:
                 bal[a] += x
             else:
                 bal[a] -= x
         else:
-            e = _attempt(i, 1.0, x, a, bal, kind, limit, card_present, pin_used, u, p_bad_pin, p_glitch,
-                         p_bad_card_number, p_cvv_hi, p_exp_hi, p_bad_zip)  # fmt: skip
-            if e != 0 and u[i, 4] < p_retry:
+            e = _attempt(i, 1.0, x, a, bal, rows, acc, rates, p_cvv_hi, p_exp_hi)
+            if e != 0 and rows.u[i, 4] < rates.retry:
                 # The retry's own draws come from the low bits of the same uniforms (independent of the
                 # high bits the first attempt compared). After Insufficient Balance it uses another card.
-                a2 = alt_account[i] if (e & INSUFFICIENT) and alt_account[i] >= 0 else a
-                retry_errors[i] = _attempt(i, RETRY_REMIX, x, a2, bal, kind, limit, card_present, pin_used,
-                                           u, p_bad_pin, p_glitch, p_bad_card_number, p_cvv_hi, p_exp_hi,
-                                           p_bad_zip)  # fmt: skip
+                a2 = rows.alt_account[i] if (e & INSUFFICIENT) and rows.alt_account[i] >= 0 else a
+                retry_errors[i] = _attempt(i, RETRY_REMIX, x, a2, bal, rows, acc, rates, p_cvv_hi, p_exp_hi)
         errors[i] = e
         balance_out[i] = bal[a]
 
 
 @kernel
-def _attempt(i, remix, x, a, bal, kind, limit, card_present, pin_used, u, p_bad_pin, p_glitch,
-             p_bad_card_number, p_cvv_hi, p_exp_hi, p_bad_zip):  # fmt: skip
+def _attempt(i, remix, x, a, bal, rows, acc, rates, p_cvv_hi, p_exp_hi):
     """Errors of one purchase attempt of x dollars on account a; an accepted attempt moves the money."""
     e = 0
-    if pin_used[i] and _draw(u[i, 0], remix) < p_bad_pin:
+    if rows.pin_used[i] and _draw(rows.u[i, 0], remix) < rates.bad_pin:
         e |= BAD_PIN
-    if _draw(u[i, 1], remix) < p_glitch:
+    if _draw(rows.u[i, 1], remix) < rates.glitch:
         e |= GLITCH
-    if not card_present[i]:
-        v = _draw(u[i, 2], remix)
-        if v < p_bad_card_number:
+    if not rows.card_present[i]:
+        v = _draw(rows.u[i, 2], remix)
+        if v < rates.bad_card_number:
             e |= BAD_CARD_NUMBER
         elif v < p_cvv_hi:
             e |= BAD_CVV
         elif v < p_exp_hi:
             e |= BAD_EXPIRATION
-        if _draw(u[i, 3], remix) < p_bad_zip:
+        if _draw(rows.u[i, 3], remix) < rates.bad_zip:
             e |= BAD_ZIP
     if x > 0.0:
-        k = kind[a]
+        k = acc.kind[a]
         if k == CREDIT:
-            short = bal[a] + x > limit[a]
+            short = bal[a] + x > acc.limit[a]
         elif k == DEBIT:
-            short = bal[a] + limit[a] < x
+            short = bal[a] + acc.limit[a] < x
         else:
             short = bal[a] < x
         if short:
             e |= INSUFFICIENT
     if e == 0:
-        if kind[a] == CREDIT:
+        if acc.kind[a] == CREDIT:
             bal[a] += x
         else:
             bal[a] -= x
@@ -333,32 +341,17 @@ def simulate_balances(
         return errors, retry, bal
     months = month_starts(int(start_day), int(t[-1] // SECONDS_PER_DAY))
     balances_kernel(
-        t,
-        amt,
-        acc,
-        cp,
-        pin,
-        kd,
-        per_acc["limit"],
-        per_acc["balance0"],
-        per_acc["pay_share"],
-        per_acc["paycheck"],
-        per_acc["pay_period"],
+        RowArrays(t, amt, acc, cp, pin, uu, alt),
+        AccountArrays(kd, per_acc["limit"], per_acc["balance0"], per_acc["pay_share"], per_acc["paycheck"],
+                      per_acc["pay_period"]),
+        DeclineRates(float(p_bad_pin), float(p_glitch), float(p_bad_card_number), float(p_bad_cvv),
+                     float(p_bad_expiration), float(p_bad_zip), float(p_retry)),
         np.int64(start_day),
         months,
-        uu,
-        float(p_bad_pin),
-        float(p_glitch),
-        float(p_bad_card_number),
-        float(p_bad_cvv),
-        float(p_bad_expiration),
-        float(p_bad_zip),
-        float(p_retry),
-        alt,
         errors,
         retry,
         bal,
-    )
+    )  # fmt: skip
     return errors, retry, bal
 
 
