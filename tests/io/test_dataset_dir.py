@@ -426,6 +426,8 @@ def test_list_shards_without_a_manifest(tmp_path):
     assert list_shards(tmp_path) == [shard_path(tmp_path, 0), shard_path(tmp_path, 1)]
     with pytest.raises(InputError, match=r"neither manifest\.json nor a transactions/ directory"):
         list_shards(tmp_path / "transactions")
+    with pytest.raises(InputError, match=r"'.*nowhere' does not exist; pass a directory written by generate"):
+        list_shards(tmp_path / "nowhere")
 
 
 def test_missing_shard_names_the_file(tmp_path):

@@ -420,6 +420,8 @@ def list_shards(directory: str | os.PathLike) -> list[Path]:
     if (d / MANIFEST).is_file():
         manifest = read_manifest(d)
         return [d / s["file"] for s in sorted(manifest["shards"], key=lambda s: s["index"])]
+    if not d.is_dir():
+        raise InputError(f"dataset directory {str(d)!r} does not exist; pass a directory written by generate")
     sd = d / SHARD_DIR
     if not sd.is_dir():
         raise InputError(
