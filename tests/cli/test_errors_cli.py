@@ -92,7 +92,7 @@ def test_export_failures(tmp_path):
 
 
 def test_summary_failure(tmp_path):
-    assert_exactly_one_line(run_cli("summary", str(tmp_path / "nope")), "nope", "manifest.json")
+    assert_exactly_one_line(run_cli("summary", str(tmp_path / "nope")), "nope", "does not exist")
 
 
 def test_config_failures(tmp_path):
