@@ -411,11 +411,8 @@ def _json_default(o: Any) -> Any:
 
 
 def list_shards(directory: str | os.PathLike) -> list[Path]:
-    """Paths of the transaction shards in index order.
-
-    From the manifest when the directory has one (so a missing file shows up when read), otherwise the
-    part-NNNNN.parquet files present in DIR/transactions.
-    """
+    """Paths of the transaction shards in index order: from the manifest when the directory has one (so a
+    missing file shows up when read), otherwise the part-NNNNN.parquet files present in DIR/transactions."""
     d = Path(directory)
     if (d / MANIFEST).is_file():
         manifest = read_manifest(d)
