@@ -169,22 +169,11 @@ def slot_seconds(
 def quantile_hour(cum: np.ndarray, row: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(hour, position within the hour in [0, 1)) at quantile q of hour profile `row` of `cum` ((rows,
     24) cumulative, each row ending at 1): the inverse CDF."""
-    hour = (np.searchsorted(_flat(cum), row + q, side="right") - row * 24).clip(0, 23)
+    flat = (np.arange(cum.shape[0])[:, None] + cum).ravel()  # row r's hours are r + cum[r, h]
+    hour = (np.searchsorted(flat, row + q, side="right") - row * 24).clip(0, 23)
     hi = cum[row, hour]
     lo = np.where(hour > 0, cum[row, np.maximum(hour - 1, 0)], 0.0)
     return hour, np.clip((q - lo) / np.maximum(hi - lo, 1e-300), 0.0, 1.0 - 1e-12)
-
-
-_FLAT: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-
-
-def _flat(cum: np.ndarray) -> np.ndarray:
-    """cum's rows laid end to end, row r's hours at r + cum[r, h] (one searchsorted serves every row);
-    built once per table (the tables live for the process, in SimContext)."""
-    hit = _FLAT.get(id(cum))
-    if hit is None or hit[0] is not cum:
-        hit = _FLAT[id(cum)] = (cum, (np.arange(cum.shape[0])[:, None] + cum).ravel())
-    return hit[1]
 
 
 def quantile_seconds(cum: np.ndarray, row: np.ndarray, q: np.ndarray) -> np.ndarray:
