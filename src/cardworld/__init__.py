@@ -4,4 +4,14 @@ from cardworld.errors import CardworldError, InputError, SpecError
 
 __version__ = "0.1.0"
 
-__all__ = ["CardworldError", "InputError", "SpecError", "__version__"]
+
+def __getattr__(name: str):
+    """Lazy exports, so `import cardworld` stays light (no pyarrow until it is used)."""
+    if name == "pd_samples":
+        from cardworld.labels import pd_samples
+
+        return pd_samples
+    raise AttributeError(f"module 'cardworld' has no attribute {name!r}")
+
+
+__all__ = ["CardworldError", "InputError", "SpecError", "__version__", "pd_samples"]

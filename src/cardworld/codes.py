@@ -81,6 +81,19 @@ DECLINE_BITS: dict[str, int] = {name: 1 << k for k, name in enumerate(DECLINE_RE
 
 CARD_BRANDS: tuple[str, ...] = ("Visa", "Mastercard", "Amex", "Discover")
 PAYMENT_HABITS: tuple[str, ...] = ("full", "minimum", "partial")
+
+
+class LifeEvent(IntEnum):
+    """What put a consumer in financial distress (sim.life_events); defaults.cause names it."""
+
+    NONE = 0
+    JOB_LOSS = 1
+    MEDICAL_BILLS = 2
+    DIVORCE = 3
+    RETIREMENT = 4
+
+
+LIFE_EVENT_NAMES: tuple[str, ...] = ("none", "job_loss", "medical_bills", "divorce", "retirement")
 ONLINE_CITY = "ONLINE"  # merchant_city of an online purchase
 
 __all__ = [
@@ -89,6 +102,7 @@ __all__ = [
     "CARD_TYPE_NAMES",
     "DECLINE_BITS",
     "DECLINE_REASON_NAMES",
+    "LIFE_EVENT_NAMES",
     "ONLINE_CITY",
     "PAYMENT_HABITS",
     "TRIP_KIND_NAMES",
@@ -97,5 +111,6 @@ __all__ = [
     "CardType",
     "Channel",
     "DeclineReason",
+    "LifeEvent",
     "TripKind",
 ]

@@ -15,38 +15,22 @@ import json
 import os
 import typing
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import (
     BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
     model_validator,
 )
 
+from cardworld.config_types import Day, MeanSd, NonNeg, PosFloat, Prob, Strict
+from cardworld.credit_config import Credit
 from cardworld.errors import FIX, ConfigError, Fix
-from cardworld.validation import describe_errors, parse_date
+from cardworld.validation import describe_errors
 from cardworld.yamlfile import read_yaml
-
-Prob = Annotated[float, Field(ge=0.0, le=1.0)]
-PosFloat = Annotated[float, Field(gt=0.0)]
-NonNeg = Annotated[float, Field(ge=0.0)]
-Day = Annotated[dt.date, BeforeValidator(parse_date)]  # YYYY-MM-DD only, from YAML, the CLI and Python
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
-
-
-class MeanSd(Strict):
-    """A personal attribute drawn per entity: mean and standard deviation across the population."""
-
-    mean: float
-    sd: NonNeg
 
 
 class Table1(Strict):
@@ -366,6 +350,7 @@ class WorldConfig(Strict):
     errors: Errors = Errors()
     population: Population = Population()
     fraud: Fraud = Fraud()
+    credit: Credit = Credit()
 
     @model_validator(mode="after")
     def _dates(self) -> WorldConfig:
@@ -376,6 +361,7 @@ class WorldConfig(Strict):
             )
         if self.start.year < 1950 or self.end.year > 2100:
             raise ValueError("start and end must lie within 1950..2100")
+        self.credit.check_years(self.start.year, self.end.year)
         return self
 
     @property
@@ -401,7 +387,7 @@ class WorldConfig(Strict):
                 out.append(f"fraud-free window {f.off_from}..{f.off_to}")
             if f.twins:
                 out.append("twin fraudster populations (fraud.twins)")
-        return out
+        return out + self.credit.what_ifs()
 
     def n_shards(self) -> int:
         return -(-self.consumers // self.shard_size)

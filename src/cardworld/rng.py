@@ -26,6 +26,7 @@ class Stream(IntEnum):
     VICTIM = 7  # one consumer's exposure to fraud: which purchases leak their card, how soon they notice
     EPISODE = 8  # one fraud episode on one card (keyed by consumer, card index and the leak's time)
     REISSUE = 9  # the numbers of one consumer's cards replaced after fraud
+    CREDIT = 10  # one consumer's life events, spending in distress and monthly payments (the credit cycle)
     SAMPLE = 0xBE7C  # one user of the built-in sample transactions (cardworld.sample: demo, benchmarks)
 
 

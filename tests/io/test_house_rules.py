@@ -11,8 +11,8 @@ import pytest
 from cardworld import codes
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "cardworld"
-LAYERS = ("world", "data", "io", "cli", "bench", "sequences", "report")
-TOP = ("config.py", "rng.py", "sample.py")
+LAYERS = ("world", "data", "io", "labels", "cli", "bench", "sequences", "report")
+TOP = ("config.py", "config_types.py", "credit_config.py", "rng.py", "sample.py")
 FILES = sorted(
     [p for layer in LAYERS for p in (SRC / layer).rglob("*.py")] + [SRC / name for name in TOP],
     key=str,
@@ -57,6 +57,7 @@ VOCABULARIES = {
     "DECLINE_REASON_NAMES": codes.DECLINE_REASON_NAMES,
     "CARD_BRANDS": codes.CARD_BRANDS,
     "PAYMENT_HABITS": codes.PAYMENT_HABITS,
+    "LIFE_EVENT_NAMES": codes.LIFE_EVENT_NAMES,
 }
 
 
@@ -88,8 +89,31 @@ def test_imports_point_downward(path):
     above = {
         "world": ("sim", "io", "engine", "targets", "sequences", "cli", "bench", "report"),
         "data": ("world", "sim", "io", "engine", "targets", "sequences", "cli", "bench", "report"),
-        "io": ("targets", "sequences", "cli", "bench", "report", "sim", "engine"),
+        "io": ("targets", "sequences", "cli", "bench", "report", "sim", "engine", "labels"),
+        "labels": ("world", "sim", "engine", "targets", "sequences", "cli", "bench", "report", "config"),
         "config.py": ("world", "sim", "engine", "targets", "sequences", "cli", "bench", "report"),
+        "config_types.py": (
+            "config",
+            "world",
+            "sim",
+            "engine",
+            "targets",
+            "sequences",
+            "cli",
+            "bench",
+            "report",
+        ),
+        "credit_config.py": (
+            "config.",
+            "world",
+            "sim",
+            "engine",
+            "targets",
+            "sequences",
+            "cli",
+            "bench",
+            "report",
+        ),
         "rng.py": ("world", "data", "io", "sim", "engine", "targets", "sequences", "cli", "bench"),
         "sample.py": ("world", "sim", "io", "engine", "sequences", "cli", "bench", "report"),
     }.get(layer, ())

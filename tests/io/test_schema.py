@@ -120,6 +120,28 @@ EXPECTED = {
         ("start", "timestamp[s]", False),
         ("end", "timestamp[s]", False),
     ],
+    "statements": [
+        ("user_id", "int32", False),
+        ("account_id", "int64", False),
+        ("statement_date", "date32[day]", False),
+        ("balance", "double", False),
+        ("minimum_due", "double", False),
+        ("payment", "double", False),
+        ("payment_date", "date32[day]", True),
+        ("days_past_due", "int16", False),
+        ("apr", "double", False),
+        ("fees", "double", False),
+        ("credit_limit", "double", False),
+        ("fico_score", "int16", False),
+    ],
+    "defaults": [
+        ("user_id", "int32", False),
+        ("account_id", "int64", False),
+        ("first_delinquent_date", "date32[day]", False),
+        ("charge_off_date", "date32[day]", False),
+        ("balance_charged_off", "double", False),
+        ("cause", "string", False),
+    ],
 }
 
 T0 = 1_030_861_260  # 2002-09-01 06:21:00, a whole minute

@@ -27,7 +27,8 @@ DAY = 86400
 
 @pytest.fixture(scope="module")
 def world():
-    cfg = load_config(consumers=6, start="2013-01-01", end="2015-12-31", seed=5)
+    # The stages without the credit cycle (its stages: tests/sim/test_credit_cycle.py, test_distress.py).
+    cfg = load_config(consumers=6, start="2013-01-01", end="2015-12-31", seed=5, credit={"enabled": False})
     consumers = make_consumers(cfg, np.arange(6, dtype=np.int64))
     cards, accounts = make_cards(cfg, consumers)
     return context(cfg), consumer_inputs(consumers, cards, accounts)
@@ -60,7 +61,7 @@ def staged(world):
         rows = card_rows(ctx, c, p, refunds, rng)
         terms = account_terms(c, rows, rng)
         before = rows.take(np.arange(len(rows)))
-        after = declines(ctx, c, rows, terms, span.first_day, rng)
+        after, _ = declines(ctx, c, rows, terms, span.first_day, rng)
         out.append((c, span, days, p, refunds, before, after))
     assert len(out) >= 3
     return out

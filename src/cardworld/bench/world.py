@@ -3,7 +3,7 @@
 Each run writes a fresh world into a temporary directory (the same code path as the CLI), then reports
 rows, wall seconds, transactions per second, peak RSS (the largest of this process and its workers) and
 Parquet bytes per transaction row. Threads are pinned to 1 per process. `fraud=False` measures the
-world without fraud (what fraud costs).
+world without fraud (what fraud costs), `credit=False` without the credit cycle (what it costs).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ class WorldRow:
     years: float
     workers: int
     fraud: bool
+    credit: bool
     rows: int
     seconds: float
     txn_per_s: float
@@ -39,12 +40,14 @@ def bench_world(
     end: dt.date = dt.date(2020, 2, 28),
     seed: int = 0,
     fraud: bool = True,
+    credit: bool = True,
 ) -> WorldRow:
     pin_threads()
     from cardworld.engine.run import generate
 
     start = end - dt.timedelta(days=round(years * 365.25))
-    cfg = load_config(consumers=consumers, start=start, end=end, seed=seed, fraud={"enabled": fraud})
+    cfg = load_config(consumers=consumers, start=start, end=end, seed=seed, fraud={"enabled": fraud},
+                      credit={"enabled": credit})  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="cardworld-bench-") as tmp:
         out = Path(tmp) / "world"
         t0 = time.perf_counter()
@@ -61,6 +64,7 @@ def bench_world(
         years=round(years, 2),
         workers=workers,
         fraud=fraud,
+        credit=credit,
         rows=rows,
         seconds=round(sec, 3),
         txn_per_s=round(rows / sec, 1) if sec > 0 else 0.0,

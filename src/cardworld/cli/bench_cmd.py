@@ -24,6 +24,9 @@ def bench_world_cmd(
     years: Annotated[float, typer.Option(min=0.1, help="Years of history, ending 2020-02-28.")] = 29.16,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
     fraud: Annotated[bool, typer.Option(help="Simulate fraud (--no-fraud: what fraud costs).")] = True,
+    credit: Annotated[
+        bool, typer.Option(help="Simulate the credit cycle (--no-credit: what it costs).")
+    ] = True,
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write the rows as JSON here.")
     ] = None,
@@ -32,13 +35,14 @@ def bench_world_cmd(
     from cardworld.bench.world import bench_world, rows_dicts
 
     with err_console.status(f"generating {consumers} consumers x {years} years, {workers} workers"):
-        row = bench_world(consumers, years, workers, fraud=fraud)
+        row = bench_world(consumers, years, workers, fraud=fraud, credit=credit)
     table = Table(title="world benchmark")
     for col in (
         "consumers",
         "years",
         "workers",
         "fraud",
+        "credit",
         "rows",
         "seconds",
         "txn/s",
@@ -47,7 +51,8 @@ def bench_world_cmd(
     ):
         table.add_column(col, justify="right")
     table.add_row(
-        str(row.consumers), f"{row.years:g}", str(row.workers), "on" if row.fraud else "off", f"{row.rows:,}", f"{row.seconds:.2f}",
+        str(row.consumers), f"{row.years:g}", str(row.workers), "on" if row.fraud else "off",
+        "on" if row.credit else "off", f"{row.rows:,}", f"{row.seconds:.2f}",
         f"{row.txn_per_s:,.0f}", f"{row.peak_rss_mb:,.0f}", f"{row.bytes_per_row:.1f}",
     )  # fmt: skip
     console.print(table)

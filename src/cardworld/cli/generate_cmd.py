@@ -24,13 +24,22 @@ def generate(
         typer.Option(help="Replace the dataset in OUT, once the new one is complete (other files stay)."),
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    no_credit: Annotated[
+        bool,
+        typer.Option(
+            "--no-credit",
+            help="No credit cycle (config credit.enabled: false): empty statements and defaults tables.",
+        ),
+    ] = False,
 ) -> None:
     """Simulate the world and write its dataset directory (transactions, consumers, cards, ...)."""
     try:
         from cardworld.config import load_config
         from cardworld.engine.run import generate as run
 
-        cfg = load_config(config, consumers=consumers, start=start, end=end, seed=seed)
+        # Merged into the file's credit section like the other overrides: its other fields stay.
+        credit = {"enabled": False} if no_credit else None
+        cfg = load_config(config, consumers=consumers, start=start, end=end, seed=seed, credit=credit)
         with progress_bar(quiet) as progress:
             task = progress.add_task("shards", total=cfg.n_shards())
 

@@ -93,22 +93,35 @@ def export(
 def summary(
     dataset: Annotated[Path, typer.Argument(help="Dataset directory written by `cardworld generate`.")],
 ) -> None:
-    """Print a short summary of a dataset: rows, consumers, cards, channel shares, top MCCs, errors.
+    """Print a short summary of a dataset: rows, consumers, cards, channel shares, top MCCs, errors, and
+    its credit cycle (charge-off and 30+ DPD rates, overall and by year) when it has credit statements.
 
     A what-if world (over-sampled fraud, twins, a fraud-free window, a population segment, ...) is flagged
     in the first line.
     """
-    from cardworld.report.summary import NOT_REPRESENTATIVE, summarize
+    from cardworld.report.summary import CREDIT_COLUMNS, NOT_REPRESENTATIVE, dataset_summary
 
-    s = summarize(dataset)
-    warning = s.pop(NOT_REPRESENTATIVE, None)
+    s = dataset_summary(dataset)
+    warning = s.figures.pop(NOT_REPRESENTATIVE, None)
     if warning is not None:
-        console.print(
-            f"warning: not a representative world: {warning}", markup=False, highlight=False, soft_wrap=True
-        )
+        _line(f"warning: not a representative world: {warning}")
     table = Table(title=f"world summary: {dataset}")
     table.add_column("what")
     table.add_column("value", justify="right")
-    for key, value in s.items():
+    for key, value in s.figures.items():
         table.add_row(key, value)
     console.print(table)
+    if s.credit_by_year:
+        by_year = Table(title="credit cycle by year")
+        for name in CREDIT_COLUMNS:
+            by_year.add_column(name, justify="right")
+        for row in s.credit_by_year:
+            by_year.add_row(*(row[name] for name in CREDIT_COLUMNS))
+        console.print(by_year)
+    for note in s.notes:
+        _line(note)
+
+
+def _line(text: str) -> None:
+    """One plain line on stdout (no markup, highlighting or wrapping)."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)

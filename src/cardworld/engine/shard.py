@@ -17,6 +17,7 @@ from cardworld.io.dataset import ShardInfo, write_shard
 from cardworld.io.schema import build_table, cash_table, conform, empty_table, transactions_table
 from cardworld.sim.consumer import ConsumerInput, ConsumerOutput, merchant_place, simulate_consumer
 from cardworld.sim.context import SimContext
+from cardworld.sim.credit_cycle import NEVER
 from cardworld.sim.detectors import Detector
 from cardworld.sim.fraud_world import FraudWorld
 from cardworld.world.cards import make_cards
@@ -26,7 +27,7 @@ from cardworld.world.merchant_names import merchant_names
 from cardworld.world.merchants import FOREIGN_BASE, ONLINE_CELL, merchant_hash
 from cardworld.world.reissue import replace_revoked
 
-STAGED_TABLES = ("consumers", "cards", "accounts", "trips", "cash", "merchants")
+STAGED_TABLES = ("consumers", "cards", "accounts", "trips", "cash", "merchants", "statements", "defaults")
 _CARD_KIND = {name: code for code, name in enumerate(CARD_TYPE_NAMES)}  # cardworld.codes.CardType
 _ACCT_KIND = {name: code for code, name in enumerate(ACCOUNT_KIND_NAMES)}  # cardworld.codes.AccountKind
 
@@ -77,6 +78,8 @@ def run_shard(cfg: WorldConfig, k: int, out_dir: str, detector: Detector | None 
     _stage(staging, "trips", k, _trips_table(ctx, outs))
     _stage(staging, "cash", k, cash_table(_concat([o.cash for o in outs], card=False), vocab, check=False))
     _stage(staging, "merchants", k, _merchants_table(ctx, outs))
+    for name in ("statements", "defaults"):
+        _stage(staging, name, k, _credit_table(name, [getattr(o, name) for o in outs]))
     if k == 0:  # global: every worker could build it; the first shard stages it once
         _stage(staging, "fraudsters", k, fraudsters_table(fraud))
     return info
@@ -116,6 +119,18 @@ def _table(name: str, obj, **override: np.ndarray) -> pa.Table:
     return build_table(name, cols)
 
 
+def _credit_table(name: str, parts: list[dict[str, np.ndarray] | None]) -> pa.Table:
+    """The shard's statements or defaults (sim.credit); dates come as epoch days, -1 for null."""
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        return empty_table(name)
+    cols = {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
+    for c, v in cols.items():
+        if c.endswith("_date"):
+            cols[c] = np.where(v < 0, np.datetime64("NaT", "D"), v.astype("datetime64[D]"))
+    return build_table(name, cols)
+
+
 _CARD_COLS = (
     "user_id", "card_id", "timestamp", "amount", "use_chip", "merchant_id", "merchant_city",
     "merchant_state", "zip", "mcc", "errors", "is_fraud", "fraudster_id",
@@ -151,6 +166,9 @@ def consumer_inputs(consumers, cards, accounts) -> list[ConsumerInput]:
     akinds = np.array([_ACCT_KIND[str(t)] for t in accounts.kind], dtype=np.int8)
     vf = np.asarray(cards.valid_from).astype("datetime64[s]").astype(np.int64)
     vt = np.asarray(cards.valid_to).astype("datetime64[s]").astype(np.int64)
+    opened = np.asarray(accounts.opened).astype("datetime64[D]").astype(np.int64)
+    closed_at = np.asarray(accounts.closed).astype("datetime64[D]")
+    closed = np.where(np.isnat(closed_at), NEVER, closed_at.astype(np.int64))
     out = []
     for i, uid in enumerate(consumers.user_id.tolist()):
         rows = c_order[c_bounds[i] : c_end[i]]
@@ -184,6 +202,10 @@ def consumer_inputs(consumers, cards, accounts) -> list[ConsumerInput]:
                 acct_pay_share=np.asarray(accounts.pay_share[ar], dtype=np.float64),
                 acct_paycheck=np.asarray(accounts.paycheck_amount[ar], dtype=np.float64),
                 acct_pay_period=np.asarray(accounts.pay_period_days[ar], dtype=np.int32),
+                fico_score=int(consumers.fico_score[i]),
+                acct_id=np.asarray(accounts.account_id[ar], dtype=np.int64),
+                acct_open_day=opened[ar],
+                acct_close_day=closed[ar],
             )
         )
     return out

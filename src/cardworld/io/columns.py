@@ -97,7 +97,7 @@ def column(table: str, f: pa.Field, x: Any, voc: Sequence[str] | None, n: int) -
     if pa.types.is_timestamp(t):
         return _seconds(where, x).view(t)
     if pa.types.is_date32(t):
-        return _days(where, x)
+        return _days(where, x, f.nullable)
     if pa.types.is_boolean(t):
         if kind == "b":
             return pa.array(x)
@@ -215,14 +215,19 @@ def _seconds(where: str, x: np.ndarray) -> pa.Array:
     return pa.array(np.ascontiguousarray(x, dtype=np.int64))
 
 
-def _days(where: str, x: np.ndarray) -> pa.Array:
+def _days(where: str, x: np.ndarray, nullable: bool = False) -> pa.Array:
+    """date32 from int days since 1970 or datetime64; NaT is null where the column is nullable."""
+    mask = None
     if x.dtype.kind == "M":
-        if np.isnat(x).any():
-            _bad_row(where, x, np.isnat(x), "is NaT; every row needs a date")
-        x = x.astype("datetime64[D]").view(np.int64)
+        nat = np.isnat(x)
+        if nat.any() and not nullable:
+            _bad_row(where, x, nat, "is NaT; every row needs a date")
+        mask = nat if nat.any() else None
+        x = np.where(nat, np.datetime64(0, "D"), x).astype("datetime64[D]").view(np.int64)
     elif x.dtype.kind not in "iu":
         raise InputError(f"{where} has dtype {x.dtype}; pass int days since 1970 or numpy datetime64")
-    return _integers(where, x, pa.int32(), False).view(pa.date32())
+    days = _integers(where, x, pa.int32(), False)
+    return pa.array(days.to_numpy(zero_copy_only=False), type=pa.int32(), mask=mask).view(pa.date32())
 
 
 def _integers(where: str, x: np.ndarray, t: pa.DataType, nullable: bool) -> pa.Array:

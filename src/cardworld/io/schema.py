@@ -17,7 +17,7 @@ Arrays in, the exact contract schema out. How each kind of column may be given:
 * ``errors``: an integer bitmask, bit i = ``codes.DECLINE_REASON_NAMES[i]`` (``DeclineReason``); 0 is null,
   otherwise the reasons joined by commas in that order (a 128-entry lookup, no per-row Python).
 * timestamp[s]: int64 seconds since 1970 (naive local wall-clock) or numpy datetime64.
-* date32: int days since 1970 or numpy datetime64.
+* date32: int days since 1970 or numpy datetime64 (NaT is null where the column is nullable).
 * nullable integers (``fraudster_id``): negative values are null.
 * any pyarrow array: cast to the contract type.
 
@@ -157,6 +157,34 @@ FRAUDSTERS_SCHEMA = pa.schema(
         _f("end", _S),
     ]
 )
+#: Credit accounts' monthly statements (sim.credit_cycle): one row per account and statement date.
+STATEMENTS_SCHEMA = pa.schema(
+    [
+        _f("user_id", pa.int32()),
+        _f("account_id", pa.int64()),
+        _f("statement_date", pa.date32()),
+        _f("balance", pa.float64()),
+        _f("minimum_due", pa.float64()),
+        _f("payment", pa.float64()),
+        _f("payment_date", pa.date32(), True),
+        _f("days_past_due", pa.int16()),
+        _f("apr", pa.float64()),
+        _f("fees", pa.float64()),
+        _f("credit_limit", pa.float64()),
+        _f("fico_score", pa.int16()),
+    ]
+)
+#: Charged-off credit accounts: one row each. `cause` is for debugging models, never a feature.
+DEFAULTS_SCHEMA = pa.schema(
+    [
+        _f("user_id", pa.int32()),
+        _f("account_id", pa.int64()),
+        _f("first_delinquent_date", pa.date32()),
+        _f("charge_off_date", pa.date32()),
+        _f("balance_charged_off", pa.float64()),
+        _f("cause", pa.string()),
+    ]
+)
 
 #: Every table of a dataset directory: "transactions" lives in shard files, the others in NAME.parquet.
 SCHEMAS: dict[str, pa.Schema] = {
@@ -168,9 +196,13 @@ SCHEMAS: dict[str, pa.Schema] = {
     "cash": CASH_SCHEMA,
     "merchants": MERCHANTS_SCHEMA,
     "fraudsters": FRAUDSTERS_SCHEMA,
+    "statements": STATEMENTS_SCHEMA,
+    "defaults": DEFAULTS_SCHEMA,
 }
 #: The tables stored as one NAME.parquet file each (transactions are sharded).
-TABLE_NAMES: tuple[str, ...] = ("consumers", "cards", "accounts", "trips", "cash", "merchants", "fraudsters")
+TABLE_NAMES: tuple[str, ...] = (
+    "consumers", "cards", "accounts", "trips", "cash", "merchants", "fraudsters", "statements", "defaults",
+)  # fmt: skip
 
 
 def build_table(
@@ -332,9 +364,11 @@ __all__ = [
     "CARDS_SCHEMA",
     "CASH_SCHEMA",
     "CONSUMERS_SCHEMA",
+    "DEFAULTS_SCHEMA",
     "FRAUDSTERS_SCHEMA",
     "MERCHANTS_SCHEMA",
     "SCHEMAS",
+    "STATEMENTS_SCHEMA",
     "TABLE_NAMES",
     "TRANSACTIONS_SCHEMA",
     "TRIPS_SCHEMA",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +15,32 @@ from cardworld.data.mcc import mcc_description
 from cardworld.engine.run import dataset_config
 from cardworld.errors import ConfigError
 from cardworld.io.dataset import MANIFEST, read_dataset_transactions, read_manifest, read_table
+from cardworld.report.credit import credit_rates, credit_state, pooled_rates
 
 #: The first key of a summary of a what-if world; its value says why the world is not representative.
 NOT_REPRESENTATIVE = "not representative"
+#: The note of a dataset generated with the credit cycle off (one made before the cycle has none).
+CREDIT_OFF = "credit cycle: off"
+CREDIT_EMPTY = "credit cycle: on, but no account had a statement"
+#: The columns of the "credit cycle by year" table, in display order.
+CREDIT_COLUMNS = (
+    "year",
+    "unemployment %",
+    "charge-off % of balances",
+    "accounts charged off %",
+    "30+ DPD %",
+    "charge-offs",
+)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A dataset's summary: figures (label -> value, NOT_REPRESENTATIVE first for a what-if world), the
+    "credit cycle by year" rows (CREDIT_COLUMNS -> value; none without statements) and notes (lines)."""
+
+    figures: dict[str, str]
+    credit_by_year: list[dict[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def what_ifs(dataset: str | os.PathLike) -> list[str]:
@@ -39,6 +63,47 @@ def what_ifs(dataset: str | os.PathLike) -> list[str]:
 
 def summarize(dataset: str | os.PathLike, top: int = 5) -> dict[str, str]:
     """Label -> formatted value, in display order; a what-if world starts with NOT_REPRESENTATIVE."""
+    return dataset_summary(dataset, top).figures
+
+
+def dataset_summary(dataset: str | os.PathLike, top: int = 5) -> Summary:
+    """The figures of `dataset` with, when it has credit statements, its credit cycle: the overall
+    charge-off and 30+ DPD rates among the figures and a table by year (see report.credit)."""
+    figures = _figures(dataset, top)
+    state = credit_state(dataset)
+    if state != "on":
+        return Summary(figures, notes={"off": [CREDIT_OFF], "empty": [CREDIT_EMPTY]}.get(state, []))
+    rates = credit_rates(dataset)
+    overall = pooled_rates(rates, rates["year"].to_pylist())
+    figures["credit charge-offs"] = f"{overall['charge_offs']:,} (${overall['charged_off']:,.0f})"
+    figures["credit charge-off rate"] = f"{_pct(overall['charge_off_rate'])} of balances a year"
+    figures["credit accounts charged off"] = f"{_pct(overall['account_charge_off_rate'])} of active a year"
+    figures["credit 30+ DPD"] = f"{_pct(overall['dpd30_rate'])} of balances"
+    return Summary(figures, [_year_row(r) for r in rates.to_pylist()])
+
+
+def _year_row(r: dict) -> dict[str, str]:
+    """A row of credit_rates formatted as a row of the "credit cycle by year" table."""
+    values = (
+        str(r["year"]),
+        f"{r['unemployment']:.1f}",
+        _num(r["charge_off_rate"]),
+        _num(r["account_charge_off_rate"]),
+        _num(r["dpd30_rate"]),
+        f"{r['charge_offs']:,}",
+    )
+    return dict(zip(CREDIT_COLUMNS, values, strict=True))
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}%"
+
+
+def _figures(dataset: str | os.PathLike, top: int) -> dict[str, str]:
     reasons = what_ifs(dataset)
     tx = read_dataset_transactions(dataset)
     n = tx.num_rows
@@ -74,4 +139,13 @@ def summarize(dataset: str | os.PathLike, top: int = 5) -> dict[str, str]:
     return out
 
 
-__all__ = ["NOT_REPRESENTATIVE", "summarize", "what_ifs"]
+__all__ = [
+    "CREDIT_COLUMNS",
+    "CREDIT_EMPTY",
+    "CREDIT_OFF",
+    "NOT_REPRESENTATIVE",
+    "Summary",
+    "dataset_summary",
+    "summarize",
+    "what_ifs",
+]

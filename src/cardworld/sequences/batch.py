@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 # Item keys that are not padded sequence features.
 LENGTH, USER_ID, TARGETS, TARGET_NAMES = "length", "user_id", "targets", "target_names"
 LABELS, LABEL_NAMES = "labels", "label_names"
-_NOT_FEATURES = (LENGTH, USER_ID, TARGETS, TARGET_NAMES, LABELS, LABEL_NAMES)
+SAMPLE_INDEX, OBS_DATE = "sample_index", "obs_date"  # items of a dataset over samples (one per sample row)
+_NOT_FEATURES = (LENGTH, USER_ID, TARGETS, TARGET_NAMES, LABELS, LABEL_NAMES, SAMPLE_INDEX, OBS_DATE)
 _PADDED = "_cardworld_padded"  # attribute marking a buffer written in padded layout
 
 
@@ -29,8 +30,12 @@ class PaddedBatch:
     payload: feature name -> (B, L) tensor (model inputs only: targets and labels are kept apart so a
     model that embeds every payload feature cannot see them). targets: float32 (B, L, n_outputs) and
     labels: float32 (B, L, n_labels), per-row, in target_names / label_names order, 0 where padded (use
-    seq_len_mask to leave padding out of a loss). A per-sequence label (one value per user) would come as
-    a separate field, so `labels` keeps this per-row shape.
+    seq_len_mask to leave padding out of a loss).
+
+    A dataset over samples (TransactionDataset(samples=...), e.g. PD samples) has one label per sequence
+    instead: labels is float32 (B, n_labels) (label_names ["label"]), and sample_indices (the samples
+    table's row) and obs_dates (days since 1970-01-01: the history is cut at that date's 00:00) say which
+    sample each sequence is.
     """
 
     payload: dict[str, torch.Tensor]
@@ -39,8 +44,12 @@ class PaddedBatch:
     targets: torch.Tensor | None = None  # float32 (B, L, len(target_names))
     target_names: list[str] = field(default_factory=list)
     user_ids: torch.Tensor | None = None  # int64 (B,)
-    labels: torch.Tensor | None = None  # float32 (B, L, len(label_names))
+    labels: torch.Tensor | None = (
+        None  # float32 (B, L, len(label_names)), or (B, len(label_names)) per sample
+    )
     label_names: list[str] = field(default_factory=list)
+    sample_indices: torch.Tensor | None = None  # int64 (B,): row of the samples table
+    obs_dates: torch.Tensor | None = None  # int64 (B,): observation date, days since 1970-01-01
 
     def __len__(self) -> int:
         return int(self.seq_lens.shape[0])
@@ -58,6 +67,8 @@ class PaddedBatch:
             targets=None if self.targets is None else fn(self.targets),
             user_ids=None if self.user_ids is None else fn(self.user_ids),
             labels=None if self.labels is None else fn(self.labels),
+            sample_indices=None if self.sample_indices is None else fn(self.sample_indices),
+            obs_dates=None if self.obs_dates is None else fn(self.obs_dates),
         )
 
     def to(self, device: Any, non_blocking: bool = False) -> PaddedBatch:
@@ -123,7 +134,8 @@ def collate_padded(items: Sequence[Mapping[str, Any]]) -> PaddedBatch:
     """Pad items of TransactionDataset (dicts of per-row tensors) into one PaddedBatch.
 
     Each item has (L_i,) or (L_i, ...) feature tensors, an int64 scalar `length`, and optionally
-    `targets` (L_i, n_outputs), `labels` (L_i, n_labels), `user_id`, `target_names` and `label_names`.
+    `targets` (L_i, n_outputs), `labels` (L_i, n_labels) per row or (n_labels,) per sequence (stacked to
+    (B, n_labels)), `user_id`, `sample_index`, `obs_date`, `target_names` and `label_names`.
     """
     import torch
     from torch.utils.data import get_worker_info
@@ -144,8 +156,13 @@ def collate_padded(items: Sequence[Mapping[str, Any]]) -> PaddedBatch:
         k: _pad([it[k] for it in items], lengths, length, shared) for k in first if k not in _NOT_FEATURES
     }
     targets = _pad([it[TARGETS] for it in items], lengths, length, shared) if TARGETS in first else None
-    labels = _pad([it[LABELS] for it in items], lengths, length, shared) if LABELS in first else None
-    user_ids = torch.stack([torch.as_tensor(it[USER_ID]) for it in items]) if USER_ID in first else None
+    labels = None
+    if LABELS in first:
+        per_row = first[LABELS].dim() == 2
+        labels = (
+            _pad([it[LABELS] for it in items], lengths, length, shared) if per_row else _stack(items, LABELS)
+        )
+    user_ids = _stack(items, USER_ID) if USER_ID in first else None
     return PaddedBatch(
         payload=payload,
         seq_lens=seq_lens,
@@ -155,7 +172,15 @@ def collate_padded(items: Sequence[Mapping[str, Any]]) -> PaddedBatch:
         user_ids=user_ids,
         labels=labels,
         label_names=list(first.get(LABEL_NAMES, ())),
+        sample_indices=_stack(items, SAMPLE_INDEX) if SAMPLE_INDEX in first else None,
+        obs_dates=_stack(items, OBS_DATE) if OBS_DATE in first else None,
     )
+
+
+def _stack(items: Sequence[Mapping[str, Any]], key: str) -> torch.Tensor:
+    import torch
+
+    return torch.stack([torch.as_tensor(it[key]) for it in items])
 
 
 __all__ = ["PaddedBatch", "collate_padded"]

@@ -12,6 +12,10 @@ still counts the rows cut off). A whole batch of users goes through one compute_
 Three kinds of arrays are kept apart: the payload (model inputs), targets and labels; targets and labels
 never enter the payload.
 
+With `samples=` (a table of user_id, obs_date, label: e.g. cardworld.labels.pd_samples), one item is one
+sample row instead: the user's transactions before obs_date 00:00 (the last `max_len` of them), with the
+sample's label as batch.labels (B, 1).
+
 torch is imported inside methods only: importing this module does not need torch.
 """
 
@@ -31,6 +35,8 @@ from cardworld.sequences.batch import (
     LABEL_NAMES,
     LABELS,
     LENGTH,
+    OBS_DATE,
+    SAMPLE_INDEX,
     TARGET_NAMES,
     TARGETS,
     USER_ID,
@@ -40,31 +46,34 @@ from cardworld.sequences.batch import (
 )
 from cardworld.sequences.source import (
     ROLES,
+    Samples,
     SourceColumns,
     check_arrays,
     from_mapping,
     load_parquet,
+    load_samples,
     resolve_columns,
 )
 from cardworld.targets import compile_plan, compute_targets_batch
 from cardworld.targets.plan import TargetPlan
 from cardworld.targets.spec import AnySpec
 
-ITEM_KEYS = (LENGTH, USER_ID, TARGETS, TARGET_NAMES, LABELS, LABEL_NAMES)
+ITEM_KEYS = (LENGTH, USER_ID, TARGETS, TARGET_NAMES, LABELS, LABEL_NAMES, SAMPLE_INDEX, OBS_DATE)
+SAMPLE_LABEL = "label"  # label_names of a dataset over samples
 # Sequence features of every item (mcc only when the source has MCCs), then any extra_features.
 FEATURES = ("amount", "mcc", "time_delta", "hour", "weekday", "day_of_month", "month")
 
 
 @kernel
 def _row_features(
-    time, amount, mcc, has_mcc, boff, keep, width, delta, amt, mcc_out, hour, weekday, dom, month
+    time, amount, mcc, has_mcc, boff, stop, keep, width, delta, amt, mcc_out, hour, weekday, dom, month
 ) -> None:
-    """Features of the kept (last keep[u]) rows of each user u = rows boff[u]:boff[u+1].
+    """Features of the kept rows of each item u: the last keep[u] before stop[u] of its rows boff[u]:...
 
-    Written in padded layout: user u's j-th kept row goes to u * width + j; the rest of its width is 0.
+    Written in padded layout: item u's j-th kept row goes to u * width + j; the rest of its width is 0.
     """
     for u in range(boff.size - 1):
-        first, end = boff[u], boff[u + 1]
+        first, end = boff[u], stop[u]
         o = u * width
         last_day = np.int64(-(2**62))
         wd = d = m = np.int64(0)
@@ -94,21 +103,30 @@ def _row_features(
 
 
 @kernel
-def _pad_rows(src, boff, keep, width, out) -> None:
-    """out[u * width + j] = src row j of user u's kept (last keep[u]) rows; zeros after them."""
-    for u in range(boff.size - 1):
+def _pad_rows(src, stop, keep, width, out) -> None:
+    """out[u * width + j] = src row j of item u's kept rows (the last keep[u] before stop[u]); zeros after."""
+    for u in range(stop.size):
         o = u * width
-        for i in range(boff[u + 1] - keep[u], boff[u + 1]):
+        for i in range(stop[u] - keep[u], stop[u]):
             out[o, :] = src[i, :]
             o += 1
         out[o : (u + 1) * width, :] = 0
 
 
+@kernel
+def _cut_rows(time, offsets, pos, cut, out) -> None:
+    """out[i] = the first row of user pos[i] at or after time cut[i] (its rows end there if none is)."""
+    for i in range(pos.size):
+        lo, hi = offsets[pos[i]], offsets[pos[i] + 1]
+        out[i] = lo + np.searchsorted(time[lo:hi], cut[i])
+
+
 class _Layout(NamedTuple):
-    """Where a batch's rows go: user u's rows boff[u]:boff[u+1], of which the last keep[u] are kept and
-    written to row u of a (B, width) buffer, zero-padded."""
+    """Where a batch's rows go: item u's rows boff[u]:boff[u+1] (its full history), of which the last
+    keep[u] before stop[u] are kept and written to row u of a (B, width) buffer, zero-padded."""
 
     boff: np.ndarray
+    stop: np.ndarray
     keep: np.ndarray
     width: int
     whole: bool  # every user keeps all its rows and none is padded
@@ -128,12 +146,12 @@ class _Rows(NamedTuple):
     extra: dict[str, np.ndarray]  # source column -> values
 
 
-def _positions(indices: Sequence[int], n: int) -> np.ndarray:
-    """User positions 0..n-1 (negative indices count from the end)."""
+def _positions(indices: Sequence[int], n: int, what: str = "user") -> np.ndarray:
+    """Item positions 0..n-1 (negative indices count from the end)."""
     idx = np.asarray(indices, dtype=np.int64).reshape(-1)
     if idx.size and (idx.min() < -n or idx.max() >= n):
         bad = int(idx[(idx < -n) | (idx >= n)][0])
-        raise IndexError(f"user index {bad} is out of range for a dataset of {n} users")
+        raise IndexError(f"{what} index {bad} is out of range for a dataset of {n} {what}s")
     return np.where(idx < 0, idx + n, idx)
 
 
@@ -153,7 +171,7 @@ def _pad_matrix(values: np.ndarray, lay: _Layout) -> Any:
     if lay.whole and not lay.shared:  # no padding, no truncation: already in padded layout, no copy
         return mark_padded(torch.from_numpy(values.reshape(b, lay.width, k)))
     out = padded_buffer((b, lay.width, k), torch.float32, lay.shared)
-    _pad_rows(values, lay.boff, lay.keep, lay.width, out.numpy().reshape(b * lay.width, k))
+    _pad_rows(values, lay.stop, lay.keep, lay.width, out.numpy().reshape(b * lay.width, k))
     return out
 
 
@@ -178,6 +196,22 @@ def _name_list(keyword: str, names: Any, example: str) -> list[str]:
     return names
 
 
+def _sample_rows(arrays: TransactionArrays, samples: Samples) -> tuple[np.ndarray, np.ndarray]:
+    """(user position, first row at or after the observation date's 00:00) of every sample."""
+    pos = np.searchsorted(arrays.user_ids, samples.user_id)
+    found = pos < arrays.n_users
+    found[found] = arrays.user_ids[pos[found]] == samples.user_id[found]
+    if not found.all():
+        i = int(np.flatnonzero(~found)[0])
+        raise InputError(
+            f"{samples.where} row {i} names user_id {int(samples.user_id[i])}, who has no transactions in "
+            "the source; pass the transactions the samples were made from, or drop that row"
+        )
+    cut = np.empty(pos.size, dtype=np.int64)
+    _cut_rows(arrays.time, arrays.offsets, pos.astype(np.int64), samples.obs_day * SECONDS_PER_DAY, cut)
+    return pos.astype(np.int64), cut
+
+
 class TransactionDataset:
     """Map-style dataset (torch DataLoader accepts it): item u is user u's sequence, targets and labels.
 
@@ -196,6 +230,18 @@ class TransactionDataset:
     (L, n_outputs)), labels (float32, (L, n_labels) in label_names order: a bool column gives 0.0/1.0,
     what BCE losses expect), length (int64 scalar), user_id (int64 scalar), and target_names and
     label_names (tuples). Labels are the source's values on the kept rows (no computation on the history).
+
+    samples: a pyarrow Table, or the path of a .parquet / .csv file, with user_id, obs_date and label
+    columns (others, such as account_id and split, are ignored: filter the table first to keep one
+    split), e.g. cardworld.labels.pd_samples(...). Then item i is sample row i: the user's transactions
+    with timestamp < obs_date 00:00, the last max_len of them; its labels entry is the sample's label,
+    float32 of shape (1,) (label_names ("label",); a batch's labels are (B, 1)), and it carries
+    sample_index (the row, int64) and obs_date (int64 days since 1970-01-01). A user with no transaction
+    before obs_date gives an empty sequence (length 0, all padding) with its label: a model must accept
+    that (e.g. learn from the empty sequence) or the table must be filtered. A sample whose user has no
+    transactions in the source at all is an error naming its row. Targets are computed on the user's
+    full history (as without samples) and cut like the payload; labels=[...] cannot be combined with
+    samples (the sample's label is the label).
     """
 
     collate_fn = staticmethod(collate_padded)
@@ -209,12 +255,21 @@ class TransactionDataset:
         *,
         extra_features: Sequence[str] = (),
         labels: Sequence[str] = (),
+        samples: Any = None,
     ) -> None:
         self.max_len = _check_max_len(max_len)
+        self._samples: Samples | None = None if samples is None else load_samples(samples)
+        if self._samples is not None and labels:
+            raise InputError(
+                "labels=[...] and samples= do not combine: with samples each item's label is its sample's "
+                "(batch.labels holds one value per sequence); drop labels, or drop samples for per-row labels"
+            )
         self.plan: TargetPlan | None = None if specs is None else compile_plan(specs)  # type: ignore[arg-type]
         self.target_names: list[str] = [] if self.plan is None else list(self.plan.names)
-        self.label_names: list[str] = _name_list("labels", labels, "is_fraud")
-        self._names, self._label_names = tuple(self.target_names), tuple(self.label_names)
+        row_labels = _name_list("labels", labels, "is_fraud")  # per-row label columns of the source
+        self._names = tuple(self.target_names)
+        self._label_names = (SAMPLE_LABEL,) if self._samples is not None else tuple(row_labels)
+        self.label_names: list[str] = list(self._label_names)
         self.extra_features = _name_list("extra_features", extra_features, "balance")
         clash = [f for f in self.extra_features if f in (*FEATURES, *ITEM_KEYS)]
         if clash:
@@ -225,7 +280,7 @@ class TransactionDataset:
         uses_mcc = self.plan is not None and self.plan.uses_mcc
         self._value_cols = [] if self.plan is None else self.plan.value_columns[1:]
         self._cols: SourceColumns = resolve_columns(
-            columns or {}, self._value_cols, self.extra_features, self.label_names, uses_mcc
+            columns or {}, self._value_cols, self.extra_features, row_labels, uses_mcc
         )
         self.columns = dict(self._cols.roles)
 
@@ -250,6 +305,8 @@ class TransactionDataset:
             )
         self._arrays: TransactionArrays | None = arrays
         self._n_users = arrays.n_users
+        if self._samples is not None:
+            self._sample_pos, self._sample_cut = _sample_rows(arrays, self._samples)
 
     def _read(self) -> TransactionArrays:
         assert self._path is not None
@@ -287,26 +344,37 @@ class TransactionDataset:
         return state
 
     def __len__(self) -> int:
-        return self._n_users
+        return self._n_users if self._samples is None else len(self._samples)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         return self.__getitems__([index])[0]
 
     def __getitems__(self, indices: Sequence[int]) -> list[dict[str, Any]]:
-        """Items of many users at once: their rows go through ONE compute_targets_batch call."""
+        """Items of many users (or samples) at once: their rows go through ONE compute_targets_batch call."""
         from torch.utils.data import get_worker_info
 
         arr = self.arrays
-        idx = _positions(indices, arr.n_users)
+        if self._samples is None:
+            idx = _positions(indices, arr.n_users)
+            pos = idx
+            s, e = arr.offsets[idx], arr.offsets[idx + 1]
+            stop = e
+        else:
+            idx = _positions(indices, len(self._samples), "sample")
+            pos = self._sample_pos[idx]
+            s, stop = arr.offsets[pos], self._sample_cut[idx]
+            # targets need the full history; without them the rows after the cut are not even gathered
+            e = arr.offsets[pos + 1] if self.plan is not None else stop
         if idx.size == 0:
             return []
-        s, e = arr.offsets[idx], arr.offsets[idx + 1]
         full = e - s
         boff = np.zeros(idx.size + 1, dtype=np.int64)
         np.cumsum(full, out=boff[1:])
-        keep = full if self.max_len is None else np.minimum(full, self.max_len)
+        before = stop - s
+        keep = before if self.max_len is None else np.minimum(before, self.max_len)
         width = int(keep.max())
-        lay = _Layout(boff, keep, width, bool((full == width).all()), get_worker_info() is not None)
+        whole = bool((full == width).all() and (keep == width).all())
+        lay = _Layout(boff, boff[:-1] + before, keep, width, whole, get_worker_info() is not None)
         take = _gatherer(s, e)
         mcc = None if arr.mcc is None else take(arr.mcc)
         extra = {src: take(arr.extra[src]) for src in self._cols.extra_columns}
@@ -315,8 +383,23 @@ class TransactionDataset:
         # on without copying, and in a DataLoader worker they live in shared memory (no copy on transfer).
         tensors = self._features(rows, lay)
         tensors[TARGETS] = _pad_matrix(self._targets(rows, boff), lay)  # on the full histories
-        tensors[LABELS] = _pad_matrix(self._labels(rows), lay)
-        return self._items(tensors, lay, arr.user_ids[idx])
+        if self._samples is None:
+            tensors[LABELS] = _pad_matrix(self._labels(rows), lay)
+        items = self._items(tensors, lay, arr.user_ids[pos])
+        if self._samples is not None:
+            self._add_sample_entries(items, idx)
+        return items
+
+    def _add_sample_entries(self, items: list[dict[str, Any]], idx: np.ndarray) -> None:
+        """Each sample item's label (shape (1,)), row in the samples table and observation day."""
+        import torch
+
+        assert self._samples is not None
+        labels = torch.from_numpy(self._samples.label[idx].reshape(-1, 1)).unbind(0)
+        rows = torch.from_numpy(idx.astype(np.int64)).unbind(0)
+        days = torch.from_numpy(self._samples.obs_day[idx]).unbind(0)
+        for item, label, row, day in zip(items, labels, rows, days, strict=True):
+            item[LABELS], item[SAMPLE_INDEX], item[OBS_DATE] = label, row, day
 
     def _features(self, rows: _Rows, lay: _Layout) -> dict[str, Any]:
         """The payload tensors, (B, width) each, of the kept rows."""
@@ -331,6 +414,7 @@ class TransactionDataset:
             no_mcc if rows.mcc is None else rows.mcc,
             rows.mcc is not None,
             lay.boff,
+            lay.stop,
             lay.keep,
             lay.width,
             flat["time_delta"],
@@ -343,7 +427,7 @@ class TransactionDataset:
         )
         for name, src in self._cols.features.items():
             values = np.asarray(rows.extra[src], dtype=np.float32).reshape(-1, 1)
-            _pad_rows(values, lay.boff, lay.keep, lay.width, flat[name].reshape(-1, 1))
+            _pad_rows(values, lay.stop, lay.keep, lay.width, flat[name].reshape(-1, 1))
         return cols
 
     def _targets(self, rows: _Rows, boff: np.ndarray) -> np.ndarray:

@@ -1,5 +1,5 @@
 """Which source columns a TransactionDataset reads, and loading them from a Parquet path, a dict of arrays
-or a TransactionArrays.
+or a TransactionArrays; and the samples table of TransactionDataset(samples=...) (e.g. PD samples).
 
 Errors speak TransactionDataset's language (`columns={...}`, `labels=[...]`), never the keywords of the
 lower-level reader, so the columns are checked here before cardworld.io reads them.
@@ -7,12 +7,16 @@ lower-level reader, so the columns are checked here before cardworld.io reads th
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from cardworld.errors import InputError
@@ -165,4 +169,124 @@ def check_arrays(arrays: TransactionArrays, cols: SourceColumns) -> None:
             )
 
 
-__all__ = ["ROLES", "SourceColumns", "check_arrays", "from_mapping", "load_parquet", "resolve_columns"]
+SAMPLE_COLUMNS = ("user_id", "obs_date", "label")  # what a samples table needs (others are kept aside)
+
+
+@dataclass(frozen=True, eq=False)
+class Samples:
+    """One row per item: the user, the observation date (history cut at its 00:00) and the label."""
+
+    user_id: np.ndarray  # int64 (n,)
+    obs_day: np.ndarray  # int64 (n,): days since 1970-01-01
+    label: np.ndarray  # float32 (n,)
+    where: str  # "the samples table" or "samples file '...'", for messages
+
+    def __len__(self) -> int:
+        return int(self.user_id.size)
+
+
+def load_samples(samples: Any) -> Samples:
+    """A samples table (pyarrow Table, or a .parquet / .csv path) with user_id, obs_date and label."""
+    if isinstance(samples, pa.Table):
+        table, where = samples, "the samples table"
+    elif isinstance(samples, str | os.PathLike):
+        table, where = _read_samples_file(Path(samples)), f"samples file {os.fspath(samples)!r}"
+    else:
+        raise InputError(
+            f"samples is a {type(samples).__name__}; pass a pyarrow Table or the path of a .parquet or .csv "
+            "file with user_id, obs_date and label columns (e.g. cardworld.labels.pd_samples(...))"
+        )
+    missing = [c for c in SAMPLE_COLUMNS if c not in table.column_names]
+    if missing:
+        raise InputError(
+            f"{where} has no column(s) {', '.join(missing)} (its columns: {', '.join(table.column_names)}); "
+            "a samples table needs user_id, obs_date and label"
+        )
+    for c in SAMPLE_COLUMNS:
+        if table.column(c).null_count:
+            i = int(np.flatnonzero(table.column(c).is_null().to_numpy(zero_copy_only=False))[0])
+            raise InputError(f"{where}: column {c!r} is null at row {i}; every sample needs a {c}")
+    user = table.column("user_id")
+    if not pa.types.is_integer(user.type):
+        raise InputError(f"{where}: column 'user_id' has type {user.type}; it must hold integer user ids")
+    label = table.column("label")
+    if not (
+        pa.types.is_integer(label.type) or pa.types.is_floating(label.type) or pa.types.is_boolean(label.type)
+    ):
+        raise InputError(f"{where}: column 'label' has type {label.type}; it must be numeric or boolean")
+    values = label.cast(pa.float32()).to_numpy().astype(np.float32)
+    if not np.isfinite(values).all():
+        i = int(np.flatnonzero(~np.isfinite(values))[0])
+        raise InputError(f"{where}: column 'label' is {values[i]} at row {i}; labels must be finite")
+    days = _obs_days(table.column("obs_date"), where)
+    return Samples(user.to_numpy().astype(np.int64), days, values, where)
+
+
+def _read_samples_file(path: Path) -> pa.Table:
+    suffix = path.suffix.lower()
+    if suffix not in (".parquet", ".csv"):
+        raise InputError(f"samples file {str(path)!r} is neither .parquet nor .csv; pass one of those")
+    if not path.is_file():
+        raise InputError(
+            f"samples file {str(path)!r} does not exist; pass the file pd_samples' table was saved to"
+        )
+    try:
+        if suffix == ".parquet":
+            return pq.read_table(path)
+        import pyarrow.csv as pacsv
+
+        return pacsv.read_csv(path)
+    except (pa.ArrowException, OSError) as e:
+        raise InputError(f"samples file {str(path)!r} could not be read ({e}); write it again") from e
+
+
+def _obs_days(col: pa.ChunkedArray, where: str) -> np.ndarray:
+    """Days since 1970 of a date, midnight-timestamp or YYYY-MM-DD string column; errors name the row."""
+    t = col.type
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        try:
+            col = col.cast(pa.date32())
+        except pa.ArrowException:
+            text = col.to_pylist()
+            i = next((i for i, v in enumerate(text) if not _is_iso_date(v)), 0)
+            raise InputError(
+                f"{where}: obs_date at row {i} is {text[i]!r}, not a date as YYYY-MM-DD; fix or drop that row"
+            ) from None
+        t = col.type
+    if pa.types.is_timestamp(t):
+        if t.tz is not None:
+            col = pc.local_timestamp(col)
+        day = pc.floor_temporal(col, unit="day")
+        off = pc.not_equal(day, col).to_numpy(zero_copy_only=False)
+        if off.any():
+            i = int(np.flatnonzero(off)[0])
+            raise InputError(
+                f"{where}: obs_date at row {i} is {col[i].as_py()}, a time of day; the history is cut at "
+                "an observation date's 00:00: pass dates"
+            )
+        col = day.cast(pa.date32())
+        t = col.type
+    if not (pa.types.is_date32(t) or pa.types.is_date64(t)):
+        raise InputError(f"{where}: column 'obs_date' has type {t}; it must hold dates")
+    return col.cast(pa.date32()).cast(pa.int32()).to_numpy().astype(np.int64)
+
+
+def _is_iso_date(v: Any) -> bool:
+    try:
+        dt.date.fromisoformat(v)
+    except (TypeError, ValueError):
+        return False
+    return len(v) == 10
+
+
+__all__ = [
+    "ROLES",
+    "SAMPLE_COLUMNS",
+    "Samples",
+    "SourceColumns",
+    "check_arrays",
+    "from_mapping",
+    "load_parquet",
+    "load_samples",
+    "resolve_columns",
+]

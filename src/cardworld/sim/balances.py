@@ -54,6 +54,16 @@ from cardworld.codes import DECLINE_REASON_NAMES, AccountKind, DeclineReason
 from cardworld.dates import SECONDS_PER_DAY
 from cardworld.errors import InputError
 from cardworld.jit import kernel
+from cardworld.sim.credit_cycle import (
+    CreditInputs,
+    StatementBuffers,
+    apply_payments,
+    disabled_credit,
+    new_buffers,
+    new_state,
+    next_payment,
+    statement_month,
+)
 
 ERROR_REASONS = DECLINE_REASON_NAMES  # the contract's order: bit k is ERROR_REASONS[k]
 BAD_PIN, INSUFFICIENT, GLITCH, BAD_CARD_NUMBER, BAD_CVV, BAD_EXPIRATION, BAD_ZIP = (
@@ -80,6 +90,7 @@ class RowArrays(NamedTuple):
     pin_used: np.ndarray  # bool
     u: np.ndarray  # (n, 5) float64 decline uniforms
     alt_account: np.ndarray  # int64 account of the retry after Insufficient Balance, -1 for none
+    is_fraud: np.ndarray  # bool: a fraudster's row (declined on a charged-off account, never moved)
 
 
 class AccountArrays(NamedTuple):
@@ -106,56 +117,58 @@ class DeclineRates(NamedTuple):
 
 
 @kernel
-def balances_kernel(rows, acc, rates, start_day, month_days, errors, retry_errors, balance_out):
+def balances_kernel(
+    rows, acc, rates, start_day, month_days, errors, retry_errors, balance_out, cr, st, out, moved
+):
     """One pass over one consumer's rows (sorted by time). Writes errors (uint8), retry_errors (int16, -1
     where the row is not retried) and balance_out (float64). rows: RowArrays, acc: AccountArrays,
     rates: DeclineRates (NamedTuples, so the kernel reads like the model instead of 25 arguments).
 
     month_days: sorted int64 day numbers of the first days of months after start_day (statement and reload
-    dates), covering at least the last row's day. Inputs are trusted (the wrapper validates them).
+    dates), covering at least the last row's day (with the credit cycle: through cr.end_day). Inputs are
+    trusted (the wrapper validates them).
+
+    With cr.enabled, credit accounts run the credit cycle (sim.credit_cycle: statements into `out`, state
+    `st`) through cr.end_day, and moved[i] says what became of a consumer's own row on a charged-off
+    account: 1 moved to its alternative account, 2 dropped (no other card to use). A fraudster's attempt on
+    one is declined (Insufficient Balance).
     """
     n_acc = acc.kind.size
     bal = acc.balance0.copy()
-    # Next paycheck day per debit account; month events through month_days[im].
+    # Next paycheck day per debit account; month events through month_days[clock[0]].
     next_pay = np.empty(n_acc, dtype=np.int64)
     for a in range(n_acc):
         next_pay[a] = start_day + acc.pay_period[a] if acc.kind[a] == DEBIT else _NEVER
     reload_checked = np.full(n_acc, start_day, dtype=np.int64)
-    im = 0
-    next_month = month_days[0] if month_days.size > 0 else _NEVER
-    next_event = next_month
-    for a in range(n_acc):
-        next_event = min(next_event, next_pay[a])
+    clock = np.zeros(2, dtype=np.int64)  # index of the next month day, and that day
+    clock[1] = month_days[0] if month_days.size > 0 else _NEVER
+    next_event = _next_event(clock, next_pay, cr, st)
     p_cvv_hi = rates.bad_card_number + rates.bad_cvv
     p_exp_hi = p_cvv_hi + rates.bad_expiration
 
     for i in range(rows.time.size):
         day = rows.time[i] // SECONDS_PER_DAY
         if day >= next_event:
-            # Month events (statements, reloads) and paychecks are per account, so their order across
-            # accounts does not matter; each account has only one kind of event.
-            while next_month <= day:
-                for a in range(n_acc):
-                    if acc.kind[a] == CREDIT:
-                        owed = bal[a]
-                        if owed > 0.0:
-                            pay = max(acc.pay_share[a] * owed, MIN_PAYMENT, MIN_PAYMENT_SHARE * owed)
-                            bal[a] = owed - min(pay, owed)
-                im += 1
-                next_month = month_days[im] if im < month_days.size else _NEVER
-            next_event = next_month
-            for a in range(n_acc):
-                while next_pay[a] <= day:
-                    b = bal[a] + acc.paycheck[a] - BILLS_SHARE * acc.paycheck[a]
-                    b = min(b, SAVINGS_CAP * acc.paycheck[a])
-                    bal[a] = max(b, -acc.limit[a])
-                    next_pay[a] += acc.pay_period[a]
-                next_event = min(next_event, next_pay[a])
+            _money_events(day, clock, month_days, next_pay, bal, acc, cr, st, out)
+            next_event = _next_event(clock, next_pay, cr, st)
 
         a = rows.account[i]
         x = rows.amount[i]
-        e = 0
         retry_errors[i] = -1
+        if cr.enabled and st.closed[a] and x >= 0.0:  # a refund still credits its own account
+            alt = rows.alt_account[i]
+            if rows.is_fraud[i]:
+                errors[i] = INSUFFICIENT
+                balance_out[i] = bal[a]
+                continue
+            if alt < 0 or st.closed[alt]:
+                moved[i] = 2
+                errors[i] = 0
+                balance_out[i] = bal[a]
+                continue
+            moved[i] = 1
+            a = alt
+        e = 0
         if acc.kind[a] == PREPAID and day > reload_checked[a]:
             reload_checked[a] = day
             if bal[a] < RELOAD_SHARE * acc.limit[a]:
@@ -171,9 +184,58 @@ def balances_kernel(rows, acc, rates, start_day, month_days, errors, retry_error
                 # The retry's own draws come from the low bits of the same uniforms (independent of the
                 # high bits the first attempt compared). After Insufficient Balance it uses another card.
                 a2 = rows.alt_account[i] if (e & INSUFFICIENT) and rows.alt_account[i] >= 0 else a
-                retry_errors[i] = _attempt(i, RETRY_REMIX, x, a2, bal, rows, acc, rates, p_cvv_hi, p_exp_hi)
+                if cr.enabled and st.closed[a2]:
+                    retry_errors[i] = INSUFFICIENT
+                else:
+                    retry_errors[i] = _attempt(
+                        i, RETRY_REMIX, x, a2, bal, rows, acc, rates, p_cvv_hi, p_exp_hi
+                    )
         errors[i] = e
         balance_out[i] = bal[a]
+    if cr.enabled:  # statements and payments continue to the world's end
+        _money_events(cr.end_day, clock, month_days, next_pay, bal, acc, cr, st, out)
+
+
+@kernel
+def _next_event(clock, next_pay, cr, st):
+    t = clock[1]
+    for a in range(next_pay.size):
+        t = min(t, next_pay[a])
+    if cr.enabled:
+        t = min(t, next_payment(st))
+    return t
+
+
+@kernel
+def _money_events(day, clock, month_days, next_pay, bal, acc, cr, st, out):
+    """Every money event on or before `day`, in time order: card payments (credit cycle) before the next
+    statement, month events (statements or the plain monthly payment), paychecks. Paychecks and month
+    events are per account and each account has one kind, so their order across accounts does not matter."""
+    while True:
+        if cr.enabled:
+            t = next_payment(st)
+            while t <= day and t < clock[1]:
+                apply_payments(t, bal, st, out)
+                t = next_payment(st)
+        if clock[1] > day:
+            break
+        if cr.enabled:
+            statement_month(clock[0], clock[1], acc.kind, acc.limit, acc.pay_share, bal, cr, st, out)
+        else:
+            for a in range(acc.kind.size):
+                if acc.kind[a] == CREDIT:
+                    owed = bal[a]
+                    if owed > 0.0:
+                        pay = max(acc.pay_share[a] * owed, MIN_PAYMENT, MIN_PAYMENT_SHARE * owed)
+                        bal[a] = owed - min(pay, owed)
+        clock[0] += 1
+        clock[1] = month_days[clock[0]] if clock[0] < month_days.size else _NEVER
+    for a in range(acc.kind.size):
+        while next_pay[a] <= day:
+            b = bal[a] + acc.paycheck[a] - BILLS_SHARE * acc.paycheck[a]
+            b = min(b, SAVINGS_CAP * acc.paycheck[a])
+            bal[a] = max(b, -acc.limit[a])
+            next_pay[a] += acc.pay_period[a]
 
 
 @kernel
@@ -295,6 +357,16 @@ def _checked(time, amount, account, card_present, pin_used, kind, limit, balance
     return t, amt, acc, cp, pin, kd, per_acc, alt, uu
 
 
+class BalanceResult(NamedTuple):
+    """simulate_balances' results with the credit cycle: per row, then the cycle's statements."""
+
+    errors: np.ndarray  # uint8 decline bitmask
+    retry: np.ndarray  # int16 errors of the retry, -1: not retried
+    balance: np.ndarray  # float64 the row's account balance after the row
+    moved: np.ndarray  # int8: 1 moved to the row's alternative account (charged off), 2 dropped
+    statements: StatementBuffers  # trimmed to the statements and defaults written
+
+
 def simulate_balances(
     time: np.ndarray,
     amount: np.ndarray,
@@ -317,7 +389,10 @@ def simulate_balances(
     p_bad_zip: float,
     p_retry: float = 0.0,
     alt_account: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    *,
+    credit: CreditInputs | None = None,
+    is_fraud: np.ndarray | None = None,
+):
     """(errors uint8 bitmask per row, retry errors int16 per row (-1: not retried), balance after each row
     float64). Declined rows don't move money; a retried decline is tried again at once (same card, amount
     and account, or after Insufficient Balance on alt_account where that row has one (>= 0)) and its
@@ -328,31 +403,57 @@ def simulate_balances(
     kind (int8 cardworld.codes.AccountKind), limit, balance0, pay_share, paycheck, pay_period (int32 days):
     per account; start_day: day number at which balances are balance0; u: float64 (n, 4) uniforms in [0, 1).
     See the module docstring for the mechanics.
+
+    With `credit` (sim.credit_cycle.CreditInputs, enabled), credit accounts run the credit cycle through
+    credit.end_day and the result is a BalanceResult (is_fraud: bool per row, the fraudsters' rows).
     """
     t, amt, acc, cp, pin, kd, per_acc, alt, uu = _checked(
         time, amount, account, card_present, pin_used, kind, limit, balance0, pay_share, paycheck, pay_period,
         u, alt_account,
     )  # fmt: skip
     n = t.size
+    fraud = np.zeros(n, np.bool_) if is_fraud is None else _per_row("is_fraud", is_fraud, np.bool_, n)
+    cr = disabled_credit() if credit is None else credit
     errors = np.zeros(n, dtype=np.uint8)
     retry = np.full(n, -1, dtype=np.int16)
     bal = np.empty(n, dtype=np.float64)
-    if n == 0:
+    moved = np.zeros(n, dtype=np.int8)
+    last = int(t[-1] // SECONDS_PER_DAY) if n else int(start_day)
+    if cr.enabled:
+        last = max(last, int(cr.end_day))
+    months = month_starts(int(start_day), last)
+    if cr.enabled:
+        _check_credit(cr, kd.size, months.size)
+    n_credit = int(np.count_nonzero(kd == CREDIT)) if cr.enabled else 0
+    st = new_state(kd.size if cr.enabled else 0)
+    out = new_buffers(n_credit * months.size, n_credit)
+    if n or cr.enabled:
+        balances_kernel(
+            RowArrays(t, amt, acc, cp, pin, uu, alt, fraud),
+            AccountArrays(kd, per_acc["limit"], per_acc["balance0"], per_acc["pay_share"], per_acc["paycheck"],
+                          per_acc["pay_period"]),
+            DeclineRates(float(p_bad_pin), float(p_glitch), float(p_bad_card_number), float(p_bad_cvv),
+                         float(p_bad_expiration), float(p_bad_zip), float(p_retry)),
+            np.int64(start_day), months, errors, retry, bal, cr, st, out, moved,
+        )  # fmt: skip
+    if credit is None:
         return errors, retry, bal
-    months = month_starts(int(start_day), int(t[-1] // SECONDS_PER_DAY))
-    balances_kernel(
-        RowArrays(t, amt, acc, cp, pin, uu, alt),
-        AccountArrays(kd, per_acc["limit"], per_acc["balance0"], per_acc["pay_share"], per_acc["paycheck"],
-                      per_acc["pay_period"]),
-        DeclineRates(float(p_bad_pin), float(p_glitch), float(p_bad_card_number), float(p_bad_cvv),
-                     float(p_bad_expiration), float(p_bad_zip), float(p_retry)),
-        np.int64(start_day),
-        months,
-        errors,
-        retry,
-        bal,
-    )  # fmt: skip
-    return errors, retry, bal
+    k, d = int(st.n_rows[0]), int(st.n_defaults[0])
+    trimmed = StatementBuffers(*(b[:k] for b in out[:11]), *(b[:d] for b in out[11:]))
+    return BalanceResult(errors, retry, bal, moved, trimmed)
+
+
+def _check_credit(cr: CreditInputs, n_acc: int, n_months: int) -> None:
+    """InputError naming the CreditInputs field whose shape does not match the accounts and months."""
+    want = {"apr": (n_acc,), "open_day": (n_acc,), "close_day": (n_acc,), "distress": (n_months,),
+            "cause": (n_months,), "u": (n_acc, n_months, 4)}  # fmt: skip
+    for name, shape in want.items():
+        got = np.shape(getattr(cr, name))
+        if got != shape:
+            raise InputError(
+                f"credit.{name}: expected shape {shape} ({n_acc} accounts, {n_months} statement months from "
+                f"start_day to credit.end_day), got {got}"
+            )
 
 
 def _reason_table() -> np.ndarray:
@@ -376,6 +477,7 @@ def errors_to_strings(mask: np.ndarray) -> np.ndarray:
 
 __all__ = [
     "ERROR_REASONS",
+    "BalanceResult",
     "balances_kernel",
     "errors_to_strings",
     "month_starts",

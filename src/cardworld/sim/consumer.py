@@ -35,10 +35,13 @@ from cardworld.sim.card_choice import choose_card_kernel, choose_cards
 from cardworld.sim.channels import channel_and_cash
 from cardworld.sim.columns import card_columns, cash_columns
 from cardworld.sim.context import SimContext
+from cardworld.sim.credit import credit_tables, cycle_inputs
 from cardworld.sim.declines import account_terms, card_rows, declines, merge_fraud, merge_order
 from cardworld.sim.detectors import Detector
+from cardworld.sim.distress import distress_card_shift, distress_spending
 from cardworld.sim.fraud import simulate_fraud
 from cardworld.sim.fraud_world import FraudWorld
+from cardworld.sim.life_events import distress_path
 from cardworld.sim.merchant_choice import choose_merchants, merchant_place
 from cardworld.sim.purchases import draw_days, purchase_amounts, purchase_days, purchase_times
 from cardworld.sim.refunds import draw_refunds
@@ -57,10 +60,15 @@ def simulate_consumer(
     span = life_span(ctx, c)
     if span is None:
         return None
+    credit = ctx.cfg.credit
+    crng = stream(ctx.cfg.seed, Stream.CREDIT, c.user_id)
+    path = distress_path(credit, span, c.birth_day, c.works, crng) if credit.enabled else None
     tastes = draw_tastes(ctx, c, rng)
     days = draw_days(ctx, c, span, rng)
     p = purchase_days(ctx, tastes, days, span, rng)
-    if p is None:
+    if p is not None and path is not None:
+        p = distress_spending(ctx, path, days, span, p, crng)
+    if p is None or len(p) == 0:
         return None
     routine = draw_routine(ctx.cfg.routine, span, c.user_id, rng)
     purchase_times(ctx, c, routine, span, p, rng)
@@ -68,6 +76,8 @@ def simulate_consumer(
     channel_and_cash(ctx, c, p, rng)
     choose_merchants(ctx, c, days.trips, p, rng)
     choose_cards(c, p, rng)
+    if path is not None:
+        distress_card_shift(c, path, p, crng)
     refunds = draw_refunds(ctx, c, span, p, ~p.cash & p.card_ok, rng)
     rows = card_rows(ctx, c, p, refunds, rng)
     terms = account_terms(c, rows, rng)
@@ -78,8 +88,10 @@ def simulate_consumer(
                                 rows.k, detector)  # fmt: skip
     if stolen is not None and len(stolen.episode):
         rows = merge_fraud(ctx, c, len(p), rows, stolen)
-    rows = declines(ctx, c, rows, terms, span.first_day, rng)
+    cycle = cycle_inputs(credit, c, span, path, crng) if path is not None else None
+    rows, statements = declines(ctx, c, rows, terms, span.first_day, rng, cycle)
     card, seen = card_columns(ctx, c, rows, stolen, len(p))
+    credit_out = credit_tables(c, statements) if statements is not None else (None, None)
     return ConsumerOutput(
         user_id=c.user_id,
         card=card,
@@ -88,6 +100,8 @@ def simulate_consumer(
         merchants=seen,
         revocations=stolen.revocations if stolen is not None else [],
         dark_web=stolen.dark_web if stolen is not None else [],
+        statements=credit_out[0],
+        defaults=credit_out[1],
     )
 
 

@@ -13,6 +13,7 @@ from cardworld.rng import Stream, stream
 from cardworld.sim.balances import simulate_balances
 from cardworld.sim.channels import card_channels
 from cardworld.sim.context import SimContext
+from cardworld.sim.credit_cycle import CreditInputs, StatementBuffers
 from cardworld.sim.fraud import FraudRows
 from cardworld.sim.rows import CardRows, ConsumerInput, Purchases, Refunds
 
@@ -146,20 +147,33 @@ def declines(
     terms: AccountTerms,
     first_day: int,
     rng: np.random.Generator,
-) -> CardRows:
+    cycle: CreditInputs | None = None,
+) -> tuple[CardRows, StatementBuffers | None]:
     """Declines from balances and other causes (sim.balances), and the retried declines as rows of their own
     a few minutes later (after Insufficient Balance on the alternative card; a fraudster moves on rather
-    than retrying); a retry elsewhere on a card without chip is swiped.
+    than retrying); a retry elsewhere on a card without chip is swiped. With `cycle`, the credit cycle
+    runs too (its statements are returned): the holder's rows on a charged-off account move to the other
+    usable card, or are dropped when there is none.
 
     Draws: one integer per retry (minutes later)."""
     e = ctx.cfg.errors
     acct = c.card_account[rows.issue].astype(np.int32)
     alt_acct = np.where(rows.alt_issue >= 0, c.card_account[np.maximum(rows.alt_issue, 0)], -1)
-    errors, retry, _ = simulate_balances(
+    result = simulate_balances(
         rows.time, rows.amount, acct, rows.chan != Channel.ONLINE, rows.pin, c.acct_kind, terms.limit,
         c.acct_balance0, terms.pay_share, terms.paycheck, c.acct_pay_period, first_day, rows.u, e.bad_pin,
         e.technical_glitch, e.bad_card_number, e.bad_cvv, e.bad_expiration, e.bad_zipcode, e.retry, alt_acct,
+        credit=cycle, is_fraud=rows.is_fraud,
     )  # fmt: skip
+    statements = None
+    if cycle is None:
+        errors, retry, _ = result
+    else:
+        errors, retry, statements = result.errors, result.retry, result.statements
+        if result.moved.any():
+            rows.issue = np.where(result.moved == 1, rows.alt_issue, rows.issue)
+            keep = np.flatnonzero(result.moved != 2)
+            rows, errors, retry = rows.take(keep), errors[keep], retry[keep]
     rows.errors = errors
     retry = np.where(rows.is_fraud, -1, retry)
     retry_issue = np.where(
@@ -169,7 +183,7 @@ def declines(
     rows.chan = np.where(
         (rows.chan == Channel.CHIP) & ~c.has_chip[rows.issue], Channel.SWIPE, rows.chan
     ).astype(np.int8)
-    return rows
+    return rows, statements
 
 
 def with_retries(

@@ -16,6 +16,10 @@ import numpy as np
 from cardworld.sim.trips import Trips
 
 
+def _unset() -> np.ndarray:
+    return np.zeros(0, dtype=np.int64)
+
+
 @dataclass
 class ConsumerInput:
     """What the simulator needs of one consumer, their card issues and accounts (plain arrays)."""
@@ -43,6 +47,11 @@ class ConsumerInput:
     acct_pay_share: np.ndarray
     acct_paycheck: np.ndarray
     acct_pay_period: np.ndarray
+    # the credit cycle's (sim.credit_cycle)
+    fico_score: int = 710  # at the world's start
+    acct_id: np.ndarray = field(default_factory=_unset)  # int64 dataset account_id
+    acct_open_day: np.ndarray = field(default_factory=_unset)  # int64 epoch day the account opened
+    acct_close_day: np.ndarray = field(default_factory=_unset)  # int64 epoch day the holder closes it
 
 
 @dataclass
@@ -54,6 +63,8 @@ class ConsumerOutput:
     merchants: np.ndarray  # (m, 3) int64 unique (cell, mcc, k) visited
     revocations: list[tuple[int, int]]  # (card index, second it is revoked), by time
     dark_web: list[tuple[int, int]]  # (card index, second): card numbers sold on the dark web
+    statements: dict[str, np.ndarray] | None = None  # the credit cycle's statements (contract columns)
+    defaults: dict[str, np.ndarray] | None = None  # its charged-off accounts
 
 
 @dataclass(frozen=True)
@@ -91,10 +102,6 @@ class Days:
     order: np.ndarray  # int64 days sorted by class (stable)
     n_class: np.ndarray  # int64 days per class (state * 2 + weekend), 8 classes
     class_off: np.ndarray  # int64 offsets of each class in `order`
-
-
-def _unset() -> np.ndarray:
-    return np.zeros(0, dtype=np.int64)
 
 
 @dataclass
