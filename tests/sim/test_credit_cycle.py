@@ -4,10 +4,10 @@ by the uniforms, statements computed by hand, and a naive day-by-day reference o
 from __future__ import annotations
 
 import datetime as dt
-import math
 
 import numpy as np
 import pytest
+from credit_reference import FLOOR, INSUF, LATE_FEE, SHARE, minimum, reference
 
 from cardworld.codes import AccountKind, LifeEvent
 from cardworld.errors import InputError
@@ -16,9 +16,8 @@ from cardworld.sim.balances import simulate_balances
 from cardworld.sim.credit_cycle import NEVER, CreditInputs, disabled_credit
 
 CREDIT, DEBIT, PREPAID = (int(k) for k in (AccountKind.CREDIT, AccountKind.DEBIT, AccountKind.PREPAID))
-INSUF = 2
 START = "2020-01-01"
-FLOOR, SHARE, LATE_FEE, DUE_DAYS = 25.0, 0.03, 30.0, 25
+DUE_DAYS = 25
 # Decisions, as uniforms (u0, u1, u2, u3) of one (account, month); u3 = 0.5 with 25 due days pays on the
 # 13th day after the statement (day + 1 + int(0.5 x 24)).
 PAY_AFTER = 13
@@ -41,10 +40,6 @@ def months_between(start: str, end: str) -> list[int]:
         if d > dt.date.fromisoformat(end):
             return out
         out.append(day(d.isoformat()))
-
-
-def minimum(b: float) -> float:
-    return min(b, max(FLOOR, SHARE * b)) if b > 0.005 else 0.0
 
 
 def uniforms(n_acc: int, n_months: int, default=HABIT, **by_month) -> np.ndarray:
@@ -352,131 +347,6 @@ def test_credit_inputs_of_the_wrong_shape_are_refused(field):
 # ---------------------------------------------------------------- a naive reference, day by day
 
 
-class RefAccount:
-    """One credit account of the reference: its terms and where its cycle stands."""
-
-    def __init__(self, apr: float, limit: float, share: float, opened: int, closes: int) -> None:
-        self.apr, self.limit, self.share, self.opened, self.closes = apr, limit, share, opened, closes
-        self.bal = 0.0
-        self.unpaid: list[float] = []  # minimums not yet paid, oldest first
-        self.last: float | None = None  # balance of the last statement
-        self.paid = 0.0  # paid since the last statement
-        self.pending: tuple[int, float] | None = None
-        self.charged_off = False
-        self.since, self.since_cause = -1, 0
-
-    def pay(self, x: float) -> None:
-        self.bal -= x
-        self.paid += x
-        while self.unpaid and x >= self.unpaid[0] - 0.005:  # the oldest minimum first
-            x -= self.unpaid.pop(0)
-        if self.unpaid:
-            self.unpaid[0] -= x
-
-
-def ref_decision(acc: RefAccount, b: float, due: float, current: float, behind: int, distress: float,
-                 resilience: float, u) -> float:  # fmt: skip
-    """What the holder pays, as the module docstring of sim.credit_cycle describes it."""
-    if b <= 0.005:
-        return 0.0
-    can_pay = 1.0 - distress * (1.0 - resilience)
-    if behind:
-        roll = 1.0 - can_pay ** (cc.ROLL_DEPTH * (behind + 1))
-        if u[0] < roll:
-            return 0.0
-        return due if u[0] < roll + (1.0 - roll) * cc.CURE else current
-    if u[0] < cc.MISS_FIRST * (1.0 - can_pay) + cc.BASE_MISS:
-        return u[2] * due if u[1] < 0.5 else 0.0
-    return due if distress >= 0.1 else max(due, min(b, acc.share * b))
-
-
-def ref_statement(acc: RefAccount, a: int, j: int, d: int, case: dict, rows: list, defaults: list) -> int:
-    fee = 0.0
-    if acc.last is not None:
-        fee = LATE_FEE if acc.unpaid else 0.0
-        if acc.paid < acc.last - 0.005 and acc.bal > 0.0:
-            acc.bal += acc.bal * acc.apr / 1200.0
-        acc.bal += fee
-    b = acc.bal
-    if b <= 0.005:
-        acc.unpaid = []
-    behind = len(acc.unpaid)
-    if behind and acc.since < 0:
-        cause = case["cause"]
-        acc.since, acc.since_cause = d, int(cause[j] or cause[max(j - 1, 0)])
-    elif not behind:
-        acc.since = -1
-    current = minimum(b)
-    due = min(b, current + sum(acc.unpaid)) if b > 0.005 else 0.0
-    row = [a, d, b, due, 0.0, -1, 30 * min(behind, 6), acc.apr, fee, acc.limit]
-    rows.append(row)
-    acc.last, acc.paid = b, 0.0
-    if behind >= 6:
-        defaults.append((a, acc.since, d, b, acc.since_cause))
-        acc.charged_off = True
-        return 7
-    if current > 0.0:
-        acc.unpaid.append(current)
-    u = case["u"][a, j]
-    pay = ref_decision(acc, b, due, current, behind, case["distress"][j], case["resilience"], u)
-    pay_day = d + 1 + int(u[3] * (case["due_days"] - 1))
-    if pay > 0.0 and pay_day <= case["end"]:
-        acc.pending = (pay_day, pay)
-        row[4:6] = [pay, pay_day]
-    return behind
-
-
-def reference(case: dict):
-    """(per-row errors, balance, moved; statement rows; default rows) of a consumer with credit accounts."""
-    accs = [RefAccount(*t) for t in case["accounts"]]
-    month = {m: j for j, m in enumerate(case["months"])}
-    by_day: dict[int, list[int]] = {}
-    for i, r in enumerate(case["rows"]):
-        by_day.setdefault(r[0] // 86400, []).append(i)
-    n = len(case["rows"])
-    errors, balance, moved = [0] * n, [0.0] * n, [0] * n
-    rows: list = []
-    defaults: list = []
-    penalty = 0.0
-    for d in range(case["start"] + 1, case["end"] + 1):
-        for acc in accs:
-            if acc.pending is not None and acc.pending[0] == d:
-                acc.pay(acc.pending[1])
-                acc.pending = None
-        if d in month:
-            first, worst, owed, room = len(rows), 0, 0.0, 0.0
-            for a, acc in enumerate(accs):
-                if acc.charged_off or acc.opened >= d:
-                    continue
-                if d > acc.closes and acc.bal <= 0.005 and not acc.unpaid:
-                    continue
-                worst = max(worst, ref_statement(acc, a, month[d], d, case, rows, defaults))
-                if not acc.charged_off:
-                    owed, room = owed + max(acc.bal, 0.0), room + acc.limit
-            penalty = max(penalty * cc.SCORE_DECAY, cc.SCORE_HIT[min(worst, 7)])
-            util = owed / room if room > 0 else 0.0
-            score = case["fico0"] - penalty - cc.UTIL_PENALTY * max(util - 0.3, 0.0)
-            for row in rows[first:]:
-                row.append(min(max(math.floor(score + 0.5), 300), 850))
-        for i in by_day.get(d, []):
-            _, x, a, alt, fraud = case["rows"][i]
-            if accs[a].charged_off and x >= 0:  # a refund credits its own (charged-off) account
-                if fraud:
-                    errors[i], balance[i] = INSUF, accs[a].bal
-                    continue
-                if alt < 0 or accs[alt].charged_off:
-                    moved[i], balance[i] = 2, accs[a].bal
-                    continue
-                moved[i], a = 1, alt
-            acc = accs[a]
-            if x > 0 and acc.bal + x > acc.limit:
-                errors[i] = INSUF
-            else:
-                acc.bal += x
-            balance[i] = acc.bal
-    return errors, balance, moved, rows, defaults
-
-
 def random_case(rng: np.random.Generator) -> dict:
     start = day("2018-01-01") + int(rng.integers(0, 28))
     end = start + 730 + int(rng.integers(-20, 20))
@@ -522,7 +392,7 @@ def kernel_run(case: dict):
 
 def test_kernel_matches_the_naive_reference_on_random_cases():
     rng = np.random.default_rng(20240601)
-    seen = {"dpd": 0, "defaults": 0, "interest": 0, "moved": 0}
+    seen = {"dpd": 0, "defaults": 0, "interest": 0, "moved": 0, "transfers": 0}
     for _ in range(60):
         case = random_case(rng)
         errors, balance, moved, rows, defaults = reference(case)
@@ -541,4 +411,6 @@ def test_kernel_matches_the_naive_reference_on_random_cases():
         seen["defaults"] += len(defaults)
         seen["moved"] += sum(v > 0 for v in moved)
         seen["interest"] += int((want[1:, 2] > want[:-1, 2] + 0.01).sum())
-    assert min(seen.values()) > 0, seen  # the cases reach delinquency, charge-off and its moved rows
+        seen["transfers"] += int(((want[:, 8] > 0) & (np.abs(want[:, 8] - LATE_FEE) > 1e-9)).sum())
+    # The cases reach delinquency, charge-off and its moved rows, and balance transfers (their fee).
+    assert min(seen.values()) > 0, seen

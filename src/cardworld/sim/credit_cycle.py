@@ -4,14 +4,16 @@ The balance kernel (sim.balances) calls these at 00:00 of each month's first day
 of each payment day (`apply_payments`), in time order with the consumer's card rows, so purchases, refunds,
 interest, fees and payments move the same balances.
 
-At each statement date M, for each credit account open for billing (opened before M; after the holder
+At each statement date M, a holder in distress may first move debt from a card near its limit to one with
+room (a balance transfer, `_balance_transfer`). Then, for each credit account open for billing (opened before M; after the holder
 closes it, only while something is owed):
   * the cycle closes: if the previous minimum is not paid in full, a late fee; if the previous balance was
     not paid in full (revolving), interest of apr / 12 on the balance (paying in full keeps the grace period);
   * days past due = 30 x the number of earlier minimums still unpaid (a payment covers the oldest first);
     at 180 the account is charged off: this statement is its last, the account is closed (its cards are
     declined and the holder stops using them) and a default is recorded;
-  * the statement: balance B, minimum due min(B, max(floor, share x B)) plus what is past due;
+  * the statement: balance B, minimum due min(B, max(floor, share x B)) plus what is past due; fees are
+    the late fee and any balance-transfer fee of the cycle;
   * the holder decides the payment, made on a day within `due_days` (see `_decide`): their habit while
     all is well (pay_share of the balance, at least the minimum: 1 pays in full); in distress
     (sim.life_events) the minimum only, then a partial or missed payment; once behind, they miss again
@@ -43,6 +45,12 @@ SCORE_HIT = np.array(
     [0.0, 60.0, 90.0, 110.0, 130.0, 140.0, 150.0, 160.0]
 )  # by buckets behind; last: charge-off
 UTIL_PENALTY = 60.0  # score points per unit of utilisation above 30%
+# Balance transfers: a holder in distress (at least TRANSFER_DISTRESS) moves debt from a card at least
+# TRANSFER_FROM used to one at most TRANSFER_TO used and current, at most once in TRANSFER_EVERY months,
+# for a fee of TRANSFER_FEE of the amount (at least TRANSFER_MIN dollars, leaving TRANSFER_KEEP of the
+# source's limit and filling the destination to at most TRANSFER_ROOM of its limit).
+TRANSFER_DISTRESS, TRANSFER_FROM, TRANSFER_TO, TRANSFER_EVERY = 0.2, 0.8, 0.4, 12
+TRANSFER_FEE, TRANSFER_MIN, TRANSFER_KEEP, TRANSFER_ROOM = 0.03, 100.0, 0.3, 0.9
 NEVER = np.int64(2**62)
 
 
@@ -79,6 +87,8 @@ class CreditState(NamedTuple):
     closed: np.ndarray  # bool: charged off
     delinquent_since: np.ndarray  # int64 statement day the account first showed 30 DPD, -1 when current
     delinquent_cause: np.ndarray  # int8 LifeEvent at that statement
+    fee_due: np.ndarray  # float64 fees of the cycle so far other than the late fee (balance transfers)
+    last_transfer: np.ndarray  # (1,) int64 month index of the holder's last balance transfer
     penalty: np.ndarray  # (1,) float64 score penalty
     n_rows: np.ndarray  # (1,) int64 statements written
     n_defaults: np.ndarray  # (1,) int64 defaults written
@@ -125,6 +135,8 @@ def new_state(n_accounts: int) -> CreditState:
         closed=np.zeros(n_accounts, np.bool_),
         delinquent_since=np.full(n_accounts, -1, np.int64),
         delinquent_cause=np.zeros(n_accounts, np.int8),
+        fee_due=np.zeros(n_accounts),
+        last_transfer=np.full(1, -TRANSFER_EVERY, np.int64),
         penalty=np.zeros(1),
         n_rows=np.zeros(1, np.int64),
         n_defaults=np.zeros(1, np.int64),
@@ -177,6 +189,8 @@ def _pay_queue(st, a, x):
 @kernel
 def statement_month(j, day, kind, limit, pay_share, bal, cr, st, out):
     """The statements of month j (epoch day `day`) of every credit account, then the holder's score."""
+    if cr.distress[j] >= TRANSFER_DISTRESS and j - st.last_transfer[0] >= TRANSFER_EVERY:
+        _balance_transfer(j, day, kind, limit, bal, cr, st)
     first = st.n_rows[0]
     worst = 0
     owed = 0.0
@@ -200,15 +214,45 @@ def statement_month(j, day, kind, limit, pay_share, bal, cr, st, out):
 
 
 @kernel
+def _balance_transfer(j, day, kind, limit, bal, cr, st):
+    """Move debt from the most used card to the least used current one (see TRANSFER_*): the amount pays
+    the source like a payment and is owed on the destination, with its fee in the next statement."""
+    src, dst = -1, -1
+    hi, lo = TRANSFER_FROM, TRANSFER_TO
+    for a in range(kind.size):
+        if kind[a] != 1 or st.closed[a] or cr.open_day[a] >= day or day > cr.close_day[a] or limit[a] <= 0.0:
+            continue
+        used = bal[a] / limit[a]
+        if used >= hi:
+            hi, src = used, a
+        if used <= lo and st.n_due[a] == 0:
+            lo, dst = used, a
+    if src < 0 or dst < 0 or src == dst:
+        return
+    x = min(
+        bal[src] - TRANSFER_KEEP * limit[src], (TRANSFER_ROOM * limit[dst] - bal[dst]) / (1.0 + TRANSFER_FEE)
+    )
+    if x < TRANSFER_MIN:
+        return
+    bal[src] -= x
+    st.paid[src] += x
+    _pay_queue(st, src, x)
+    bal[dst] += x
+    st.fee_due[dst] += TRANSFER_FEE * x
+    st.last_transfer[0] = j
+
+
+@kernel
 def _statement(j, day, a, limit, pay_share, bal, cr, st, out):
     """Close account a's cycle and write its statement; returns its buckets behind (7: charged off)."""
-    fees = 0.0
+    fees = st.fee_due[a]
+    st.fee_due[a] = 0.0
     if st.last_row[a] >= 0:
         if st.n_due[a] > 0:  # the last minimum (or an older one) is still unpaid at the due date
-            fees = cr.late_fee
+            fees += cr.late_fee
         if st.paid[a] < st.stmt_balance[a] - 0.005 and bal[a] > 0.0:
             bal[a] += bal[a] * cr.apr[a] / 1200.0
-        bal[a] += fees
+    bal[a] += fees
     behind = st.n_due[a]
     b = bal[a]
     if b <= 0.005:  # nothing owed: nothing is past due either
