@@ -37,7 +37,7 @@ class Credit(Strict):
     late_fee: NonNeg = Field(30.0, description="fee in dollars when a minimum is not paid by the due date")
     due_days: int = Field(25, ge=1, le=27, description="days from the statement date to the due date")
     job_loss_per_year: Prob = Field(
-        0.065,
+        0.052,
         description="P(a worker loses their job in a year) at the long-run unemployment rate, scaled by the "
         "year's rate (BLS CPS, cardworld.data.economy); layoffs run about 1.3% of jobs a month (BLS JOLTS), "
         "most followed by a new job within weeks, so this counts the spells that strain a budget",
@@ -48,9 +48,9 @@ class Credit(Strict):
         "duration: about 4-5 months in normal years, 8-9 months in 2010-2011)",
     )
     medical_per_year: Prob = Field(
-        0.012, description="P(large medical bills in a year), rising with age (a third of people aged 65+)"
+        0.01, description="P(large medical bills in a year), twice that from 65 on"
     )
-    divorce_per_year: Prob = Field(0.008, description="P(a divorce in a year), ages 25-64")
+    divorce_per_year: Prob = Field(0.0065, description="P(a divorce in a year), ages 25-64")
     retirement_distress: Prob = Field(
         0.12, description="P(the income drop at retirement strains the budget for a year)"
     )

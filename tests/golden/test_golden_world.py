@@ -32,7 +32,8 @@ from cardworld.engine.run import generate
 
 GOLDEN = Path(__file__).with_name("golden_world.json")
 REPIN = "CARDWORLD_REPIN_GOLDEN"
-# 12 consumers in 2 shards over 3 years; fraud over-sampled so that fraud rows exist.
+# 12 consumers in 2 shards over 3 years; fraud and defaults over-sampled so that fraud rows and
+# charge-offs exist.
 CFG = {
     "consumers": 12,
     "shard_size": 6,
@@ -40,6 +41,7 @@ CFG = {
     "end": "2016-12-31",
     "seed": 2,
     "fraud": {"oversample_fraud": 4.0},
+    "credit": {"default_multiplier": 10.0},
 }
 
 
@@ -107,6 +109,7 @@ def test_tiny_world_matches_golden_hashes(golden_world):
     got = world_hashes(golden_world)
     fraud = [pq.read_table(p).column("is_fraud") for p in (golden_world / "transactions").glob("*.parquet")]
     assert any(pc.any(f).as_py() for f in fraud), "the golden world must contain fraud rows"
+    assert pq.read_table(golden_world / "defaults.parquet").num_rows > 0, "... and charge-offs"
     if os.environ.get(REPIN) == "1":
         GOLDEN.write_text(json.dumps({"versions": versions(), "tables": got}, indent=1) + "\n")
         pytest.skip(f"re-pinned {GOLDEN.name}")

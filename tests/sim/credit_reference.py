@@ -28,9 +28,11 @@ class RefAccount:
         self.pending: tuple[int, float] | None = None
         self.charged_off = False
         self.since, self.since_cause = -1, 0
-        self.transfer_fee = 0.0  # a balance transfer's fee, charged at the next statement
+        self.transfer_fee = 0.0
+        self.avoid_until = 0  # the day until which the holder avoids it after a decline for the limit  # a balance transfer's fee, charged at the next statement
 
     def pay(self, x: float) -> None:
+        self.avoid_until = 0  # room again: the holder tries this card again
         self.bal -= x
         self.paid += x
         while self.unpaid and x >= self.unpaid[0] - 0.005:  # the oldest minimum first
@@ -145,17 +147,26 @@ def reference(case: dict):
                 row.append(min(max(math.floor(score + 0.5), 300), 850))
         for i in by_day.get(d, []):
             _, x, a, alt, fraud = case["rows"][i]
-            if accs[a].charged_off and x >= 0:  # a refund credits its own (charged-off) account
-                if fraud:
-                    errors[i], balance[i] = INSUF, accs[a].bal
+            own = accs[a]  # a refund (x < 0) always credits its own account, even a charged-off one
+            if x >= 0 and fraud and own.charged_off:
+                errors[i], balance[i] = INSUF, own.bal
+                continue
+            if (
+                x >= 0
+                and not fraud
+                and (own.charged_off or (d < own.avoid_until and own.bal + x > own.limit))
+            ):
+                # the holder avoids a closed card, and for a few days one just declined for its limit
+                if alt >= 0 and not accs[alt].charged_off and accs[alt].bal + x <= accs[alt].limit:
+                    moved[i], a = 1, alt
+                else:
+                    moved[i], balance[i] = 2, own.bal
                     continue
-                if alt < 0 or accs[alt].charged_off:
-                    moved[i], balance[i] = 2, accs[a].bal
-                    continue
-                moved[i], a = 1, alt
             acc = accs[a]
             if x > 0 and acc.bal + x > acc.limit:
                 errors[i] = INSUF
+                if not fraud:
+                    acc.avoid_until = d + cc.AVOID_DAYS
             else:
                 acc.bal += x
             balance[i] = acc.bal

@@ -313,7 +313,8 @@ def test_disabled_credit_equals_no_credit():
     assert np.array_equal(r.balance, balance)
     assert (r.moved == 0).all()
     assert (r.statements.account.size, r.statements.d_account.size) == (0, 0)
-    # Enabled, but for accounts with no credit among them: the same rows as before.
+    # Enabled, but for accounts with no credit among them: no statements, and the same rows as before up
+    # to the first purchase the holder moves off a debit account declined for its balance.
     kinds = np.array([DEBIT, DEBIT, PREPAID, PREPAID], np.int8)
     plain = simulate_balances(*args[:5], kinds, *args[6:])
     k = len(months_between(START, str(np.datetime64(int(time[-1] // 86400), "D"))))
@@ -323,9 +324,15 @@ def test_disabled_credit_equals_no_credit():
         end_day=np.int64(time[-1] // 86400),
     )  # fmt: skip
     on = simulate_balances(*args[:5], kinds, *args[6:], credit=cr)
-    assert (on.errors == plain[0]).all()
-    assert np.array_equal(on.balance, plain[2])
+    first = int(np.flatnonzero(on.moved)[0]) if on.moved.any() else n
+    assert (on.errors[:first] == plain[0][:first]).all()
+    assert np.array_equal(on.balance[:first], plain[2][:first])
     assert on.statements.account.size == 0
+    account = args[2]
+    for i in np.flatnonzero(on.moved):  # each after a decline for the balance on its (debit) account
+        before = np.flatnonzero((account[:i] == account[i]) & ((on.errors[:i] & INSUF) != 0))
+        assert before.size
+        assert kinds[account[i]] == DEBIT
 
 
 def test_a_refund_on_a_charged_off_account_credits_that_account():
@@ -414,3 +421,24 @@ def test_kernel_matches_the_naive_reference_on_random_cases():
         seen["transfers"] += int(((want[:, 8] > 0) & (np.abs(want[:, 8] - LATE_FEE) > 1e-9)).sum())
     # The cases reach delinquency, charge-off and its moved rows, and balance transfers (their fee).
     assert min(seen.values()) > 0, seen
+
+
+def test_a_maxed_out_card_is_avoided_for_a_few_days():
+    """Declined for the limit, the holder puts the next purchases on the other card for AVOID_DAYS (3)
+    while this one has no room (or makes them off cards without one); then, or after a payment, they try
+    it again."""
+    rows = [("2020-01-10T10:00", 900.0, 0, 1),  # to 900 of 1,000
+            ("2020-01-11T10:00", 200.0, 0, 1),  # declined: over the limit; avoided until Jan 14
+            ("2020-01-12T10:00", 150.0, 0, 1),  # no room: on the debit card instead
+            ("2020-01-13T10:00", 800.0, 0, 1),  # no room on either (debit: 250 + 500 overdraft): not made
+            ("2020-01-14T10:00", 50.0, 0, 1),  # fits (950): made on the credit card as chosen
+            ("2020-01-15T10:00", -40.0, 0, 1),  # a refund credits it (910) and moves nothing
+            ("2020-01-16T10:00", 200.0, 0, 1),  # three days on: tried again, declined; avoided to Jan 19
+            ("2020-01-17T10:00", 200.0, 0, 1),  # on the debit card
+            ("2020-02-20T10:00", 200.0, 0, 1)]  # fmt: skip
+    # The January statement (Feb 1) is paid in full on Feb 14 (PAY_AFTER): room again on Feb 20.
+    r, _ = run_cycle(rows, kind=(CREDIT, DEBIT), limit=[1000.0, 500.0], balance0=[0.0, 400.0])
+    assert cc.AVOID_DAYS == 3
+    assert r.errors.tolist() == [0, INSUF, 0, 0, 0, 0, INSUF, 0, 0]
+    assert r.moved.tolist() == [0, 0, 1, 2, 0, 0, 0, 1, 0]
+    assert r.balance.tolist() == pytest.approx([900.0, 900.0, 250.0, 900.0, 950.0, 910.0, 910.0, 50.0, 200.0])

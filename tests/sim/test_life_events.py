@@ -10,7 +10,7 @@ from cardworld.codes import LifeEvent
 from cardworld.credit_config import Credit
 from cardworld.data.economy import LONG_RUN_UNEMPLOYMENT, UNEMPLOYMENT
 from cardworld.dates import DAYS_PER_YEAR
-from cardworld.sim.life_events import DistressPath, distress_path
+from cardworld.sim.life_events import LEAD_LEVEL, DistressPath, distress_path
 from cardworld.sim.rows import LifeSpan
 
 N = 3000
@@ -40,10 +40,11 @@ def only(**rates) -> Credit:
     return Credit(**{**NONE_ON, **rates})
 
 
-def starts(path: DistressPath) -> np.ndarray:
-    """Months where an event begins (the level rises); with one kind of event only, overlaps aside."""
+def starts(path: DistressPath, above: float = LEAD_LEVEL) -> np.ndarray:
+    """Months where a job loss begins (the level rises above the lead-up's highest, LEAD_LEVEL x 1.0); with
+    one kind of event only, overlaps aside."""
     level = np.concatenate([[0.0], path.level])
-    return np.flatnonzero(level[1:] > level[:-1])
+    return np.flatnonzero((level[1:] > level[:-1]) & (level[1:] > above))
 
 
 def share_with(ps: list[DistressPath], event: LifeEvent) -> float:
@@ -127,8 +128,8 @@ def test_divorce_only_at_25_to_64(age):
     ps = paths(only(divorce_per_year=1.0), span, age, n=300)
     ages = (ps[0].month - (span.first_day - int(age * DAYS_PER_YEAR))) / DAYS_PER_YEAR
     eligible = (ages >= 25) & (ages < 65)
-    for p in ps:
-        first = np.flatnonzero(p.cause == LifeEvent.DIVORCE)
+    for p in ps:  # the divorce itself (the separation before it may start earlier): above its lead-up
+        first = np.flatnonzero((p.cause == LifeEvent.DIVORCE) & (p.level > LEAD_LEVEL * 0.7))
         if first.size:
             assert eligible[first[0]]  # it began at an eligible age (it may last past 65)
     n_eligible = int(eligible.sum())
@@ -165,3 +166,18 @@ def test_draws_are_fixed_in_number():
     plain = np.random.default_rng(5)
     plain.random(9 * 18 + 2)
     assert states[0] == states[1] == plain.bit_generator.state
+
+
+def test_distress_builds_up_before_a_job_loss():
+    """The six months before a job loss ramp up to LEAD_LEVEL of its severity (hours cut first)."""
+    checked = 0
+    for p in paths(only(job_loss_per_year=0.05), span_of("2030-01-01", "2033-12-31"), 40.0, n=400):
+        s = starts(p)
+        if s.size != 1 or s[0] < 6 or (p.level[: s[0] - 6] > 0).any():
+            continue  # one job loss, with its whole lead-up in the span and nothing before it
+        m, severity = int(s[0]), p.level[s[0]]
+        ramp = [severity * LEAD_LEVEL * (6 - k + 1) / 6 for k in range(6, 0, -1)]  # months m-6 .. m-1
+        np.testing.assert_allclose(p.level[m - 6 : m], ramp, rtol=1e-12)
+        assert (p.cause[m - 6 : m] == LifeEvent.JOB_LOSS).all()
+        checked += 1
+    assert checked >= 20

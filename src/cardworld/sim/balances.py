@@ -55,6 +55,7 @@ from cardworld.dates import SECONDS_PER_DAY
 from cardworld.errors import InputError
 from cardworld.jit import kernel
 from cardworld.sim.credit_cycle import (
+    AVOID_DAYS,
     CreditInputs,
     StatementBuffers,
     apply_payments,
@@ -129,9 +130,11 @@ def balances_kernel(
     trusted (the wrapper validates them).
 
     With cr.enabled, credit accounts run the credit cycle (sim.credit_cycle: statements into `out`, state
-    `st`) through cr.end_day, and moved[i] says what became of a consumer's own row on a charged-off
-    account: 1 moved to its alternative account, 2 dropped (no other card to use). A fraudster's attempt on
-    one is declined (Insufficient Balance).
+    `st`) through cr.end_day, and moved[i] says what became of a consumer's own purchase on a charged-off
+    account, or on a credit or debit account declined for its balance in the last few days (AVOID_DAYS;
+    the holder knows it is empty): 1 moved to its
+    alternative account, 2 dropped (no other card can take it: paid otherwise, or not bought). A
+    fraudster's attempt on a charged-off account is declined (Insufficient Balance).
     """
     n_acc = acc.kind.size
     bal = acc.balance0.copy()
@@ -155,19 +158,12 @@ def balances_kernel(
         a = rows.account[i]
         x = rows.amount[i]
         retry_errors[i] = -1
-        if cr.enabled and st.closed[a] and x >= 0.0:  # a refund still credits its own account
-            alt = rows.alt_account[i]
-            if rows.is_fraud[i]:
-                errors[i] = INSUFFICIENT
-                balance_out[i] = bal[a]
+        if cr.enabled and x >= 0.0:  # a refund still credits its own account
+            a = _card_in_hand(i, day, a, x, bal, rows, acc, st, moved)
+            if a < 0:  # not made on a card (-1), or a fraudster's attempt on a closed account (-2)
+                errors[i] = INSUFFICIENT if a == -2 else 0
+                balance_out[i] = bal[rows.account[i]]
                 continue
-            if alt < 0 or st.closed[alt]:
-                moved[i] = 2
-                errors[i] = 0
-                balance_out[i] = bal[a]
-                continue
-            moved[i] = 1
-            a = alt
         e = 0
         if acc.kind[a] == PREPAID and day > reload_checked[a]:
             reload_checked[a] = day
@@ -180,6 +176,8 @@ def balances_kernel(
                 bal[a] -= x
         else:
             e = _attempt(i, 1.0, x, a, bal, rows, acc, rates, p_cvv_hi, p_exp_hi)
+            if cr.enabled and (e & INSUFFICIENT) and acc.kind[a] != PREPAID and not rows.is_fraud[i]:
+                st.avoid_until[a] = day + AVOID_DAYS  # the holder now knows: no more tries for a while
             if e != 0 and rows.u[i, 4] < rates.retry:
                 # The retry's own draws come from the low bits of the same uniforms (independent of the
                 # high bits the first attempt compared). After Insufficient Balance it uses another card.
@@ -194,6 +192,36 @@ def balances_kernel(
         balance_out[i] = bal[a]
     if cr.enabled:  # statements and payments continue to the world's end
         _money_events(cr.end_day, clock, month_days, next_pay, bal, acc, cr, st, out)
+
+
+@kernel
+def _card_in_hand(i, day, a, x, bal, rows, acc, st, moved):
+    """With the credit cycle: the account purchase i (x >= 0) goes to. A fraudster's stays on its card (-2
+    when that account is charged off: declined). A holder's moves off a charged-off account, and off a
+    credit or debit account declined for its balance in the last AVOID_DAYS days (none since a payment or
+    paycheck) while it still cannot take the purchase, to the row's other usable card when that can (moved 1), or is not
+    made on a card at all (moved 2, returns -1)."""
+    if rows.is_fraud[i]:
+        return -2 if st.closed[a] else a
+    if not st.closed[a] and not (day < st.avoid_until[a] and not _fits(a, x, bal, acc)):
+        return a
+    alt = rows.alt_account[i]
+    if alt >= 0 and not st.closed[alt] and _fits(alt, x, bal, acc):
+        moved[i] = 1
+        return alt
+    moved[i] = 2
+    return -1
+
+
+@kernel
+def _fits(a, x, bal, acc):
+    """Whether account a can take a purchase of x without Insufficient Balance."""
+    k = acc.kind[a]
+    if k == CREDIT:
+        return bal[a] + x <= acc.limit[a]
+    if k == DEBIT:
+        return bal[a] + acc.limit[a] >= x
+    return bal[a] >= x
 
 
 @kernel
@@ -236,6 +264,8 @@ def _money_events(day, clock, month_days, next_pay, bal, acc, cr, st, out):
             b = min(b, SAVINGS_CAP * acc.paycheck[a])
             bal[a] = max(b, -acc.limit[a])
             next_pay[a] += acc.pay_period[a]
+            if cr.enabled:
+                st.avoid_until[a] = 0  # money again: the holder uses the card again
 
 
 @kernel

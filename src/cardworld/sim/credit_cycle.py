@@ -51,6 +51,8 @@ UTIL_PENALTY = 60.0  # score points per unit of utilisation above 30%
 # source's limit and filling the destination to at most TRANSFER_ROOM of its limit).
 TRANSFER_DISTRESS, TRANSFER_FROM, TRANSFER_TO, TRANSFER_EVERY = 0.2, 0.8, 0.4, 12
 TRANSFER_FEE, TRANSFER_MIN, TRANSFER_KEEP, TRANSFER_ROOM = 0.03, 100.0, 0.3, 0.9
+AVOID_DAYS = 3  # a holder declined for the balance tries that card again after this many days (sooner
+# after a payment or paycheck)
 NEVER = np.int64(2**62)
 
 
@@ -85,6 +87,7 @@ class CreditState(NamedTuple):
     pay_amount: np.ndarray  # float64
     last_row: np.ndarray  # int64 output row of the last statement, -1 before the first
     closed: np.ndarray  # bool: charged off
+    avoid_until: np.ndarray  # int64 day until which the holder avoids an account declined for its balance
     delinquent_since: np.ndarray  # int64 statement day the account first showed 30 DPD, -1 when current
     delinquent_cause: np.ndarray  # int8 LifeEvent at that statement
     fee_due: np.ndarray  # float64 fees of the cycle so far other than the late fee (balance transfers)
@@ -133,6 +136,7 @@ def new_state(n_accounts: int) -> CreditState:
         pay_amount=np.zeros(n_accounts),
         last_row=np.full(n_accounts, -1, np.int64),
         closed=np.zeros(n_accounts, np.bool_),
+        avoid_until=np.zeros(n_accounts, np.int64),
         delinquent_since=np.full(n_accounts, -1, np.int64),
         delinquent_cause=np.zeros(n_accounts, np.int8),
         fee_due=np.zeros(n_accounts),
@@ -170,6 +174,7 @@ def apply_payments(day, bal, st, out):
             st.paid[a] += x
             _pay_queue(st, a, x)
             st.pay_day[a] = NEVER
+            st.avoid_until[a] = 0
 
 
 @kernel
@@ -236,6 +241,7 @@ def _balance_transfer(j, day, kind, limit, bal, cr, st):
         return
     bal[src] -= x
     st.paid[src] += x
+    st.avoid_until[src] = 0
     _pay_queue(st, src, x)
     bal[dst] += x
     st.fee_due[dst] += TRANSFER_FEE * x

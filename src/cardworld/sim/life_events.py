@@ -12,8 +12,11 @@ Each event is a documented mechanism with a rate from public sources (the fields
   * divorce: divorce_per_year at ages 25-64; distress for 6 + ~6 months, severity 0.3-0.7.
   * retirement: a worker's income drops at retirement; with P retirement_distress the drop strains the
     budget for 12 months, severity 0.2-0.5.
-While an event lasts its distress is its severity; afterwards it fades with a half-life of RECOVERY_MONTHS
-(debts run up in the bad months take time to pay down). Events overlap: the month's level is the largest,
+Trouble rarely starts on the day: before a job loss hours and overtime are cut and the employer struggles,
+a divorce follows a separation, large medical bills an illness, so distress builds up over LEAD_MONTHS
+(job loss, divorce: 6; medical bills: 3) to LEAD_LEVEL of the event's severity. While an event lasts its
+distress is its severity; afterwards it fades with a half-life of RECOVERY_MONTHS (debts run up in the bad
+months take time to pay down). Events overlap: the month's level is the largest,
 and its cause that event's. default_multiplier scales every rate (the over-sampling what-if).
 
 Draws (fixed count, so the path of one consumer never depends on another draw): 9 uniforms per month
@@ -33,6 +36,8 @@ from cardworld.dates import DAYS_PER_YEAR
 from cardworld.sim.rows import LifeSpan
 
 RECOVERY_MONTHS = 3.0  # half-life of distress after an event ends
+LEAD_MONTHS = (6, 3, 6)  # months distress builds up before a job loss, medical bills, a divorce
+LEAD_LEVEL = 0.4  # the share of the event's severity reached just before it
 _FLOOR = 0.02  # distress below this is none
 _EVENTS = (LifeEvent.JOB_LOSS, LifeEvent.MEDICAL_BILLS, LifeEvent.DIVORCE)
 
@@ -87,7 +92,7 @@ def distress_path(
         for m in np.flatnonzero(u[e, 0] < p_month[e]):
             length = base_len[e] + _geometric(u[e, 1, m], mean_len[e, m])
             severity = sev_lo[e] + (sev_hi[e] - sev_lo[e]) * u[e, 2, m]
-            _add_event(level, cause, int(m), length, severity, event)
+            _add_event(level, cause, int(m), length, severity, event, LEAD_MONTHS[e])
     if works and span.first_day <= span.retire_day <= span.last_day:
         m = int(np.searchsorted(month, span.retire_day, side="right") - 1)
         if u_retire[0] < min(k * cfg.retirement_distress, 1.0):
@@ -103,16 +108,23 @@ def _geometric(u: float, mean: float) -> int:
     return 1 + int(np.log1p(-u) / np.log(q))
 
 
-def _add_event(level: np.ndarray, cause: np.ndarray, start: int, length: int, severity: float, event) -> None:
-    """Distress `severity` for `length` months from `start`, then fading; kept where it is the largest."""
+def _add_event(
+    level: np.ndarray, cause: np.ndarray, start: int, length: int, severity: float, event, lead: int = 0
+) -> None:
+    """Distress building up over `lead` months before `start`, `severity` for `length` months from it,
+    then fading; kept where it is the largest."""
     n = level.size
-    m = np.arange(start, n)
+    lo = max(start - lead, 0)
+    m = np.arange(lo, n)
     after = np.maximum(m - (start + length) + 1, 0)
     d = severity * 0.5 ** (after / RECOVERY_MONTHS)
+    if lead:  # month start - k of the lead-up: (lead - k + 1) / lead of LEAD_LEVEL x severity
+        k = start - m
+        d = np.where(k > 0, severity * LEAD_LEVEL * (lead - k + 1) / lead, d)
     d = np.where(d >= _FLOOR, d, 0.0)
-    top = d > level[start:]
-    level[start:] = np.where(top, d, level[start:])
-    cause[start:] = np.where(top, np.int8(event), cause[start:])
+    top = d > level[lo:]
+    level[lo:] = np.where(top, d, level[lo:])
+    cause[lo:] = np.where(top, np.int8(event), cause[lo:])
 
 
 __all__ = ["RECOVERY_MONTHS", "DistressPath", "distress_path", "month_grid"]
