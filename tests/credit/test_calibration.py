@@ -70,3 +70,17 @@ def test_a_recession_what_if_raises_charge_offs(tmp_path: Path):
     assert out["recession"]["unemployment"] > out["bls"]["unemployment"] + 3
     assert out["recession"]["charge_offs"] > 1.3 * out["bls"]["charge_offs"], out
     assert out["recession"]["charge_off_rate"] > out["bls"]["charge_off_rate"], out
+
+
+@pytest.mark.slow
+def test_looser_underwriting_loses_more(tmp_path: Path):
+    """Larger lines (underwriting.income_share doubled) let a holder in distress run up more before the
+    account is charged off: more dollars lost for the same population and life events."""
+    base = {"consumers": 1000, "start": "2012-01-01", "end": "2018-12-31", "seed": 4}
+    years = [2014, 2015, 2016, 2017, 2018]
+    out = {}
+    for name, share in (("tight", 0.21), ("loose", 0.42)):
+        generate(load_config(**base, underwriting={"income_share": share}), tmp_path / name, workers=2)
+        out[name] = pooled_rates(credit_rates(tmp_path / name), years)
+    assert out["loose"]["charged_off"] > 1.2 * out["tight"]["charged_off"], out
+    assert out["loose"]["charge_off_rate"] > out["tight"]["charge_off_rate"], out

@@ -58,7 +58,7 @@ def path_for(span, level_of_month) -> DistressPath:
     month = np.arange(lo, hi, dtype="datetime64[M]").astype("datetime64[D]").astype(np.int64)
     level = np.array([level_of_month(k) for k in range(month.size)], dtype=float)
     cause = np.where(level > 0, LifeEvent.JOB_LOSS, LifeEvent.NONE).astype(np.int8)
-    return DistressPath(month=month, level=level, cause=cause)
+    return DistressPath.over(span, month, level, cause)
 
 
 def month_of(path: DistressPath, day: np.ndarray) -> np.ndarray:

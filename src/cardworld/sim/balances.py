@@ -145,7 +145,7 @@ def balances_kernel(
     reload_checked = np.full(n_acc, start_day, dtype=np.int64)
     clock = np.zeros(2, dtype=np.int64)  # index of the next month day, and that day
     clock[1] = month_days[0] if month_days.size > 0 else _NEVER
-    next_event = _next_event(clock, next_pay, cr, st)
+    next_event = _next_event(clock, next_pay, cr.enabled, st.pay_day)
     p_cvv_hi = rates.bad_card_number + rates.bad_cvv
     p_exp_hi = p_cvv_hi + rates.bad_expiration
 
@@ -153,13 +153,15 @@ def balances_kernel(
         day = rows.time[i] // SECONDS_PER_DAY
         if day >= next_event:
             _money_events(day, clock, month_days, next_pay, bal, acc, cr, st, out)
-            next_event = _next_event(clock, next_pay, cr, st)
+            next_event = _next_event(clock, next_pay, cr.enabled, st.pay_day)
 
         a = rows.account[i]
         x = rows.amount[i]
         retry_errors[i] = -1
         if cr.enabled and x >= 0.0:  # a refund still credits its own account
-            a = _card_in_hand(i, day, a, x, bal, rows, acc, st, moved)
+            # plain arrays, not the NamedTuples: a per-row call would count references on all their arrays
+            a = _card_in_hand(i, day, a, x, bal, rows.is_fraud[i], rows.alt_account[i], acc.kind, acc.limit,
+                              st.closed, st.avoid_until, moved)  # fmt: skip
             if a < 0:  # not made on a card (-1), or a fraudster's attempt on a closed account (-2)
                 errors[i] = INSUFFICIENT if a == -2 else 0
                 balance_out[i] = bal[rows.account[i]]
@@ -195,18 +197,17 @@ def balances_kernel(
 
 
 @kernel
-def _card_in_hand(i, day, a, x, bal, rows, acc, st, moved):
+def _card_in_hand(i, day, a, x, bal, fraud, alt, kind, limit, closed, avoid_until, moved):
     """With the credit cycle: the account purchase i (x >= 0) goes to. A fraudster's stays on its card (-2
     when that account is charged off: declined). A holder's moves off a charged-off account, and off a
     credit or debit account declined for its balance in the last AVOID_DAYS days (none since a payment or
-    paycheck) while it still cannot take the purchase, to the row's other usable card when that can (moved 1), or is not
-    made on a card at all (moved 2, returns -1)."""
-    if rows.is_fraud[i]:
-        return -2 if st.closed[a] else a
-    if not st.closed[a] and not (day < st.avoid_until[a] and not _fits(a, x, bal, acc)):
+    paycheck) while it still cannot take the purchase, to the row's other usable card when that can
+    (moved 1), or is not made on a card at all (moved 2, returns -1)."""
+    if fraud:
+        return -2 if closed[a] else a
+    if not closed[a] and not (day < avoid_until[a] and not _fits(a, x, bal, kind, limit)):
         return a
-    alt = rows.alt_account[i]
-    if alt >= 0 and not st.closed[alt] and _fits(alt, x, bal, acc):
+    if alt >= 0 and not closed[alt] and _fits(alt, x, bal, kind, limit):
         moved[i] = 1
         return alt
     moved[i] = 2
@@ -214,23 +215,25 @@ def _card_in_hand(i, day, a, x, bal, rows, acc, st, moved):
 
 
 @kernel
-def _fits(a, x, bal, acc):
+def _fits(a, x, bal, kind, limit):
     """Whether account a can take a purchase of x without Insufficient Balance."""
-    k = acc.kind[a]
+    k = kind[a]
     if k == CREDIT:
-        return bal[a] + x <= acc.limit[a]
+        return bal[a] + x <= limit[a]
     if k == DEBIT:
-        return bal[a] + acc.limit[a] >= x
+        return bal[a] + limit[a] >= x
     return bal[a] >= x
 
 
 @kernel
-def _next_event(clock, next_pay, cr, st):
+def _next_event(clock, next_pay, credit, pay_day):
+    """The next day with a money event: a month event, a paycheck or (credit) a card payment."""
     t = clock[1]
     for a in range(next_pay.size):
         t = min(t, next_pay[a])
-    if cr.enabled:
-        t = min(t, next_payment(st))
+    if credit:
+        for a in range(pay_day.size):
+            t = min(t, pay_day[a])
     return t
 
 

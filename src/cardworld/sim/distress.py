@@ -108,16 +108,14 @@ def distress_card_shift(c: ConsumerInput, path: DistressPath, p: Purchases, rng:
     """Move purchases from debit or prepaid cards to the other usable card where that is a credit card,
     with probability CREDIT_SHIFT x distress (swapping p.card and p.alt_card)."""
     u = rng.random(len(p))
-    alt = p.alt_card
-    has_alt = alt >= 0
-    credit_alt = np.zeros(len(p), dtype=bool)
-    credit_alt[has_alt] = c.card_kind[alt[has_alt]] == CardType.CREDIT
-    on_credit = np.zeros(len(p), dtype=bool)
-    ok = p.card_ok & ~p.cash
-    on_credit[ok] = c.card_kind[p.card[ok]] == CardType.CREDIT
-    shift = ok & credit_alt & ~on_credit & (u < CREDIT_SHIFT * path.at_days(p.day))
+    d = path.at_days(p.day)
+    i = np.flatnonzero((d > 0.0) & p.card_ok & ~p.cash & (p.alt_card >= 0))  # the candidates
+    alt, card = p.alt_card[i], p.card[i]
+    credit = CardType.CREDIT
+    shift = (c.card_kind[alt] == credit) & (c.card_kind[card] != credit) & (u[i] < CREDIT_SHIFT * d[i])
     if shift.any():
-        p.card, p.alt_card = np.where(shift, alt, p.card), np.where(shift, p.card, alt)
+        j = i[shift]
+        p.card[j], p.alt_card[j] = alt[shift], card[shift]
 
 
 __all__ = ["NECESSITIES", "distress_card_shift", "distress_spending", "necessity_items"]

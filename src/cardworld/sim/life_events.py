@@ -49,10 +49,18 @@ class DistressPath:
     month: np.ndarray  # int64 epoch day of the month's first day (the first month holds span.first_day)
     level: np.ndarray  # float64 in [0, 1]
     cause: np.ndarray  # int8 LifeEvent (NONE where level is 0)
+    first_day: int  # the span's first day: day_level[0]
+    day_level: np.ndarray  # float64 level of each day of the span (a lookup for at_days)
+
+    @classmethod
+    def over(cls, span: LifeSpan, month: np.ndarray, level: np.ndarray, cause: np.ndarray) -> DistressPath:
+        """The path of these months (month_grid(span.first_day, span.last_day)) over the span."""
+        lengths = np.append(month[1:], span.last_day + 1) - np.maximum(month, span.first_day)
+        return cls(month, level, cause, span.first_day, np.repeat(level, lengths))
 
     def at_days(self, days: np.ndarray) -> np.ndarray:
         """Distress level on each epoch day in `days` (days within the span)."""
-        return self.level[np.searchsorted(self.month, days, side="right") - 1]
+        return self.day_level[np.asarray(days) - self.first_day]
 
 
 def month_grid(first_day: int, last_day: int) -> np.ndarray:
@@ -97,7 +105,7 @@ def distress_path(
         m = int(np.searchsorted(month, span.retire_day, side="right") - 1)
         if u_retire[0] < min(k * cfg.retirement_distress, 1.0):
             _add_event(level, cause, m, 12, 0.2 + 0.3 * u_retire[1], LifeEvent.RETIREMENT)
-    return DistressPath(month=month, level=level, cause=cause)
+    return DistressPath.over(span, month, level, cause)
 
 
 def _geometric(u: float, mean: float) -> int:
