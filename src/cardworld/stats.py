@@ -7,6 +7,7 @@ Every layer uses these; none writes its own. All are vectorised over numpy array
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -71,4 +72,12 @@ def pick_weighted(weights: np.ndarray, u: np.ndarray | float) -> np.ndarray:
     return pick(cdf, np.asarray(u) * cdf[-1])
 
 
-__all__ = ["lognormal_params", "norm_cdf", "norm_ppf", "pick", "pick_weighted"]
+def band_values(bands: Mapping[int, float], x: np.ndarray | float) -> np.ndarray:
+    """The value of the band each x falls in; `bands` maps each band's lowest score to its value (score
+    tiers: underwriting factors, APRs). Below the lowest band, its value."""
+    lows = sorted(bands)
+    values = np.array([bands[k] for k in lows], dtype=np.float64)
+    return values[np.maximum(np.searchsorted(np.array(lows, dtype=np.float64), x, side="right") - 1, 0)]
+
+
+__all__ = ["band_values", "lognormal_params", "norm_cdf", "norm_ppf", "pick", "pick_weighted"]

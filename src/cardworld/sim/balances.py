@@ -232,8 +232,7 @@ def _next_event(clock, next_pay, credit, pay_day):
     for a in range(next_pay.size):
         t = min(t, next_pay[a])
     if credit:
-        for a in range(pay_day.size):
-            t = min(t, pay_day[a])
+        t = min(t, next_payment(pay_day))
     return t
 
 
@@ -244,10 +243,10 @@ def _money_events(day, clock, month_days, next_pay, bal, acc, cr, st, out):
     events are per account and each account has one kind, so their order across accounts does not matter."""
     while True:
         if cr.enabled:
-            t = next_payment(st)
+            t = next_payment(st.pay_day)
             while t <= day and t < clock[1]:
                 apply_payments(t, bal, st, out)
-                t = next_payment(st)
+                t = next_payment(st.pay_day)
         if clock[1] > day:
             break
         if cr.enabled:

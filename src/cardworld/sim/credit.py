@@ -15,6 +15,7 @@ from cardworld.sim.balances import month_starts
 from cardworld.sim.credit_cycle import CreditInputs, StatementBuffers
 from cardworld.sim.life_events import DistressPath
 from cardworld.sim.rows import ConsumerInput, LifeSpan
+from cardworld.stats import band_values
 
 RESILIENCE_MAX = 0.9  # even the best scores are not immune
 RESILIENCE_FICO = (540.0, 860.0)  # resilience rises linearly from 0 to RESILIENCE_MAX over these scores
@@ -22,9 +23,7 @@ RESILIENCE_FICO = (540.0, 860.0)  # resilience rises linearly from 0 to RESILIEN
 
 def apr_for(cfg: Credit, fico: float) -> float:
     """The APR (percent) of the score's band in cfg.apr_by_fico (below the lowest band: its APR)."""
-    lows = sorted(cfg.apr_by_fico)
-    k = max(int(np.searchsorted(lows, fico, side="right")) - 1, 0)
-    return float(cfg.apr_by_fico[lows[k]])
+    return float(band_values(cfg.apr_by_fico, fico))
 
 
 def resilience(fico: float) -> float:

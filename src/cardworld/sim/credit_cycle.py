@@ -155,11 +155,11 @@ def new_buffers(n_rows: int, n_accounts: int) -> StatementBuffers:
 
 
 @kernel
-def next_payment(st):
-    """The earliest pending payment day (NEVER: none)."""
+def next_payment(pay_day):
+    """The earliest pending payment day of CreditState.pay_day (NEVER: none)."""
     t = NEVER
-    for a in range(st.pay_day.size):
-        t = min(t, st.pay_day[a])
+    for a in range(pay_day.size):
+        t = min(t, pay_day[a])
     return t
 
 

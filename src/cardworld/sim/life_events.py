@@ -33,6 +33,7 @@ from cardworld.codes import LifeEvent
 from cardworld.credit_config import Credit
 from cardworld.data.economy import LONG_RUN_UNEMPLOYMENT, unemployment_rate
 from cardworld.dates import DAYS_PER_YEAR
+from cardworld.sim.balances import month_starts
 from cardworld.sim.rows import LifeSpan
 
 RECOVERY_MONTHS = 3.0  # half-life of distress after an event ends
@@ -65,9 +66,10 @@ class DistressPath:
 
 def month_grid(first_day: int, last_day: int) -> np.ndarray:
     """int64 epoch days of the first day of every month from first_day's month to last_day's."""
-    lo = np.datetime64(int(first_day), "D").astype("datetime64[M]")
-    hi = np.datetime64(int(last_day), "D").astype("datetime64[M]") + 1
-    return np.arange(lo, hi, dtype="datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    first = (
+        np.datetime64(int(first_day), "D").astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    )
+    return np.concatenate([[first], month_starts(first_day, last_day)]).astype(np.int64)
 
 
 def distress_path(

@@ -53,7 +53,7 @@ from cardworld.codes import ACCOUNT_KIND_NAMES, CARD_BRANDS, CARD_TYPE_NAMES, PA
 from cardworld.config import WorldConfig
 from cardworld.errors import InputError
 from cardworld.rng import Stream, stream
-from cardworld.stats import lognormal_params, norm_cdf, norm_ppf, pick
+from cardworld.stats import band_values, lognormal_params, norm_cdf, norm_ppf, pick
 from cardworld.world.card_life import (
     CLOSE_HAZARD,
     MAX_YEARS_OPEN,
@@ -339,8 +339,7 @@ def _share_accounts(
 def fico_band_factors(cfg: WorldConfig, fico: np.ndarray) -> np.ndarray:
     """The underwriting factor (``cfg.underwriting.fico_bands``) of each FICO score: its band's, the
     lowest band's below it."""
-    lows, factors = _bands(cfg)
-    return factors[np.maximum(np.searchsorted(lows, fico, side="right") - 1, 0)]
+    return band_values(cfg.underwriting.fico_bands, fico)
 
 
 def _bands(cfg: WorldConfig) -> tuple[np.ndarray, np.ndarray]:
