@@ -21,34 +21,27 @@ import signal
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cardworld.config import WorldConfig, config_dict, make_config
+from cardworld.engine.merge import Merger
 from cardworld.engine.shard import STAGED_TABLES, run_shard, staged_part
 from cardworld.errors import ConfigError
-from cardworld.io.atomic import atomic_output
 from cardworld.io.dataset import (
     BUILD_DIR,
-    DEFAULT_COMPRESSION,
-    DEFAULT_COMPRESSION_LEVEL,
     MANIFEST,
-    FileInfo,
     ShardInfo,
     add_shard,
     add_table,
     check_output_dir,
     commit_build,
-    file_sha256,
     new_manifest,
     read_manifest,
     start_build,
-    table_path,
     write_manifest,
     write_table,
 )
@@ -154,7 +147,7 @@ def _build(cfg, build: Path, manifest, ks, workers, on_shard, detector) -> None:
         add_shard(manifest, info)
         write_manifest(build, manifest)
 
-    with _Merger(build, staging) as merger:
+    with Merger(build, staging) as merger:
 
         def done(info: ShardInfo) -> None:
             record(info)
@@ -261,69 +254,6 @@ def _init_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # only the parent handles Ctrl-C: it stops the workers
     for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
-
-
-class _Merger:
-    """Appends the shards' staging parts to the final tables in shard order while later shards still run
-    (so the merge overlaps the simulation); merchants, deduplicated by id, are merged at the end."""
-
-    def __init__(self, out_dir: Path, staging: Path) -> None:
-        self.out_dir, self.staging = out_dir, staging
-        self.stack = ExitStack()
-        self.tmp: dict[str, Path] = {}
-        self.writers: dict[str, pq.ParquetWriter] = {}
-        self.rows = dict.fromkeys(STAGED_TABLES, 0)
-        self.finished: set[int] = set()
-        self.next = 0
-
-    def __enter__(self) -> _Merger:
-        self.stack.__enter__()
-        for name in STAGED_TABLES:
-            if name != "merchants":
-                self.tmp[name] = self.stack.enter_context(
-                    atomic_output(table_path(self.out_dir, name), overwrite=True)
-                )
-        return self
-
-    def __exit__(self, *exc) -> bool:
-        for w in self.writers.values():
-            w.close()
-        return self.stack.__exit__(*exc)
-
-    def shard_done(self, k: int) -> None:
-        self.finished.add(k)
-        while self.next in self.finished:
-            for name, tmp in self.tmp.items():
-                t = pq.read_table(staged_part(self.staging, name, self.next))
-                if name not in self.writers:
-                    self.writers[name] = pq.ParquetWriter(
-                        tmp,
-                        t.schema,
-                        compression=DEFAULT_COMPRESSION,
-                        compression_level=DEFAULT_COMPRESSION_LEVEL,
-                    )
-                self.writers[name].write_table(t)
-                self.rows[name] += t.num_rows
-            self.next += 1
-
-    def finish(self, n_shards: int) -> dict[str, FileInfo]:
-        """Close the tables (all n_shards merged) and describe them; the files land when the block exits."""
-        assert self.next == n_shards, "every shard must be merged before finishing"
-        out = {}
-        for name, tmp in self.tmp.items():
-            self.writers.pop(name).close()
-            out[name] = FileInfo(
-                file=table_path(self.out_dir, name).name,
-                rows=self.rows[name],
-                sha256=file_sha256(tmp),
-                bytes=Path(tmp).stat().st_size,
-            )
-        table = pa.concat_tables(
-            [pq.read_table(staged_part(self.staging, "merchants", k)) for k in range(n_shards)]
-        )
-        _, first = np.unique(table.column("merchant_id").to_numpy(), return_index=True)  # sorted by id
-        out["merchants"] = write_table(self.out_dir, "merchants", table.take(pa.array(first)))
-        return out
 
 
 def dataset_config(directory: str | os.PathLike) -> WorldConfig:
