@@ -1,4 +1,10 @@
-"""Merge the shards' staging parts of the small tables into DIR/.build/NAME.parquet, in shard order."""
+"""Merge the shards' staging parts of the small tables into DIR/.build/NAME.parquet, in shard order.
+
+Every table but merchants is appended shard after shard. A merchant is seen by many shards, and the table
+is sorted and deduplicated by id, so each shard's merchants are first spilled into buckets of the id range
+(BUCKETS files, in id order); the end merges one bucket at a time. The parent's memory is then bounded by a
+shard's staging parts and one bucket, not by the size of the world.
+"""
 
 from __future__ import annotations
 
@@ -19,11 +25,15 @@ from cardworld.io.dataset import (
     table_path,
     write_table,
 )
+from cardworld.io.schema import SCHEMAS, conform
 
 
 class Merger:
     """Appends the shards' staging parts to the final tables in shard order while later shards still run
     (so the merge overlaps the simulation); merchants, deduplicated by id, are merged at the end."""
+
+    BUCKETS = 64  # of the int64 id range, by its top bits: bucket order is id order
+    ROW_GROUP = 1 << 17  # merchants rows per row group of the merged table
 
     def __init__(self, out_dir: Path, staging: Path) -> None:
         self.out_dir, self.staging = out_dir, staging
@@ -33,6 +43,8 @@ class Merger:
         self.rows = dict.fromkeys(STAGED_TABLES, 0)
         self.finished: set[int] = set()
         self.next = 0
+        self.spill = staging / "_merchant_buckets"
+        self.buckets: dict[int, pq.ParquetWriter] = {}
 
     def __enter__(self) -> Merger:
         self.stack.__enter__()
@@ -44,7 +56,7 @@ class Merger:
         return self
 
     def __exit__(self, *exc) -> bool:
-        for w in self.writers.values():
+        for w in (*self.writers.values(), *self.buckets.values()):
             w.close()
         return self.stack.__exit__(*exc)
 
@@ -62,7 +74,22 @@ class Merger:
                     )
                 self.writers[name].write_table(t)
                 self.rows[name] += t.num_rows
+            self._spill_merchants(pq.read_table(staged_part(self.staging, "merchants", self.next)))
             self.next += 1
+
+    def _spill_merchants(self, t: pa.Table) -> None:
+        """Append a shard's merchants to the bucket files of their ids."""
+        bucket = _bucket(t.column("merchant_id").to_numpy())
+        order = np.argsort(bucket, kind="stable")
+        bounds = np.searchsorted(bucket[order], np.arange(self.BUCKETS + 1))
+        for b in np.flatnonzero(np.diff(bounds)).tolist():
+            part = t.take(pa.array(order[bounds[b] : bounds[b + 1]]))
+            if b not in self.buckets:
+                self.spill.mkdir(exist_ok=True)
+                self.buckets[b] = pq.ParquetWriter(
+                    self.spill / f"{b:02d}.parquet", t.schema, compression="none"
+                )
+            self.buckets[b].write_table(part)
 
     def finish(self, n_shards: int) -> dict[str, FileInfo]:
         """Close the tables (all n_shards merged) and describe them; the files land when the block exits."""
@@ -76,12 +103,37 @@ class Merger:
                 sha256=file_sha256(tmp),
                 bytes=Path(tmp).stat().st_size,
             )
-        table = pa.concat_tables(
-            [pq.read_table(staged_part(self.staging, "merchants", k)) for k in range(n_shards)]
-        )
-        _, first = np.unique(table.column("merchant_id").to_numpy(), return_index=True)  # sorted by id
-        out["merchants"] = write_table(self.out_dir, "merchants", table.take(pa.array(first)))
+        out["merchants"] = self._merge_merchants()
         return out
+
+    def _merge_merchants(self) -> FileInfo:
+        """Write merchants.parquet from the buckets, in id order, each deduplicated on its own."""
+        for w in self.buckets.values():
+            w.close()
+        if not self.buckets:  # no shard saw a merchant
+            return write_table(
+                self.out_dir, "merchants", pq.read_table(staged_part(self.staging, "merchants", 0))
+            )
+        path = table_path(self.out_dir, "merchants")
+        rows, pending = 0, []
+        with atomic_output(path, overwrite=True) as tmp:
+            with pq.ParquetWriter(tmp, SCHEMAS["merchants"], compression=DEFAULT_COMPRESSION) as writer:
+                for b in sorted(self.buckets):
+                    t = pq.read_table(self.spill / f"{b:02d}.parquet")
+                    _, first = np.unique(t.column("merchant_id").to_numpy(), return_index=True)
+                    pending.append(t.take(pa.array(first)))
+                    rows += len(first)
+                    if sum(p.num_rows for p in pending) >= self.ROW_GROUP or b == max(self.buckets):
+                        table = conform("merchants", pa.concat_tables(pending))
+                        writer.write_table(table, row_group_size=self.ROW_GROUP)
+                        pending = []
+            info = FileInfo(file=path.name, rows=rows, sha256=file_sha256(tmp), bytes=tmp.stat().st_size)
+        return info
+
+
+def _bucket(ids: np.ndarray) -> np.ndarray:
+    """Bucket 0..63 of each int64 id, increasing with the id (its top 6 bits, sign included)."""
+    return (ids >> 58) + 32
 
 
 __all__ = ["Merger"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import socket
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,9 @@ from pathlib import Path
 from cardworld.errors import FIX, OVERWRITE, InputError
 
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+# The host goes into temp names: Dask workers on several nodes may write (and retry) the same shard on one
+# shared filesystem, where process ids alone can collide.
+_WRITER = "".join(c if c.isalnum() or c in "-_" else "_" for c in socket.gethostname())[:40] or "host"
 
 
 @contextmanager
@@ -40,7 +44,7 @@ def atomic_output(path: str | os.PathLike, *, overwrite: bool = False) -> Iterat
         raise InputError(f"output directory {str(parent)!r} does not exist; create it first")
     if not os.access(parent, os.W_OK):
         raise InputError(f"output directory {str(parent)!r} is not writable; choose another path")
-    tmp = parent / f".{target.name}.tmp-{os.getpid()}"
+    tmp = parent / f".{target.name}.tmp-{_WRITER}-{os.getpid()}"
     try:
         with _named(out):
             yield tmp
