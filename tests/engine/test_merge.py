@@ -10,6 +10,7 @@ import pytest
 
 from cardworld.engine.merge import Merger
 from cardworld.engine.shard import STAGED_TABLES, staged_part
+from cardworld.errors import InputError
 from cardworld.io.schema import empty_table
 
 
@@ -80,3 +81,28 @@ def test_a_world_with_no_merchants_writes_an_empty_table(tmp_path) -> None:
     table = _merge(tmp_path, [np.zeros(0, np.int64), np.zeros(0, np.int64)], [0, 1])
     assert table.num_rows == 0
     assert table.schema.names[0] == "merchant_id"
+
+
+def test_a_failing_close_still_closes_every_other_writer(tmp_path) -> None:
+    """A full disk on one table's close must not leave the others open (they would flush, and print, later)."""
+    import errno
+
+    staging = tmp_path / "out" / "_staging"
+    staging.mkdir(parents=True)
+    _stage(staging, 0, _merchants(np.array([5, -5], np.int64)))
+    closed: list[str] = []
+    merger = Merger(tmp_path / "out", staging)
+    with pytest.raises(InputError, match="No space left on device; free some space"), merger:  # noqa: PT012
+        merger.shard_done(0)
+        names = list(merger.writers)
+        for name, w in merger.writers.items():
+            real = w.close
+
+            def close(real=real, name=name) -> None:
+                closed.append(name)
+                real()
+                if name == names[0]:
+                    raise OSError(errno.ENOSPC, "No space left on device")
+
+            w.close = close
+    assert closed == names  # every writer was closed, the first failure raised once

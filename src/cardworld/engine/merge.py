@@ -56,8 +56,17 @@ class Merger:
         return self
 
     def __exit__(self, *exc) -> bool:
+        first: OSError | None = None
         for w in (*self.writers.values(), *self.buckets.values()):
-            w.close()
+            try:  # close every writer, even after one fails (a full disk): none may flush again later
+                w.close()
+            except OSError as e:
+                first = first or e
+        self.writers.clear()
+        self.buckets.clear()
+        if first is not None and exc[0] is None:
+            self.stack.__exit__(type(first), first, first.__traceback__)
+            raise first
         return self.stack.__exit__(*exc)
 
     def shard_done(self, k: int) -> None:
@@ -110,7 +119,9 @@ class Merger:
         """Write merchants.parquet from the buckets, in id order, each deduplicated on its own."""
         for w in self.buckets.values():
             w.close()
-        if not self.buckets:  # no shard saw a merchant
+        buckets = sorted(self.buckets)
+        self.buckets.clear()
+        if not buckets:  # no shard saw a merchant
             return write_table(
                 self.out_dir, "merchants", pq.read_table(staged_part(self.staging, "merchants", 0))
             )
@@ -118,12 +129,12 @@ class Merger:
         rows, pending = 0, []
         with atomic_output(path, overwrite=True) as tmp:
             with pq.ParquetWriter(tmp, SCHEMAS["merchants"], compression=DEFAULT_COMPRESSION) as writer:
-                for b in sorted(self.buckets):
+                for b in buckets:
                     t = pq.read_table(self.spill / f"{b:02d}.parquet")
                     _, first = np.unique(t.column("merchant_id").to_numpy(), return_index=True)
                     pending.append(t.take(pa.array(first)))
                     rows += len(first)
-                    if sum(p.num_rows for p in pending) >= self.ROW_GROUP or b == max(self.buckets):
+                    if sum(p.num_rows for p in pending) >= self.ROW_GROUP or b == buckets[-1]:
                         table = conform("merchants", pa.concat_tables(pending))
                         writer.write_table(table, row_group_size=self.ROW_GROUP)
                         pending = []
