@@ -155,3 +155,15 @@ def test_a_directory_left_by_an_interrupted_run_is_refused_without_overwrite(tmp
     r = run_cli("generate", "--consumers", "2", "--out", str(tmp_path / "w"), "-q")
     assert_one_line_error(r, "the build folder of an interrupted run; pass --overwrite to start over")
     assert "overwrite=True" not in r.stderr
+
+
+def test_help_lists_resume_and_dask():
+    r = run_cli("generate", "--help")
+    assert r.returncode == 0, r.stderr
+    text = " ".join(re.sub(r"[│╭╮╰╯─]", " ", r.stdout).split())  # the help box, unwrapped
+    assert "--resume" in text
+    assert "Continue the interrupted run in OUT/.build (same options and config)" in text
+    assert (
+        "--dask ADDRESS Run the shards on a Dask cluster: tcp://HOST:PORT of a running scheduler, or "
+        "local[:N] for a LocalCluster of N worker processes"
+    ) in text

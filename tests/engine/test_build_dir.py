@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -97,6 +98,10 @@ def test_an_interrupted_run_keeps_the_old_dataset_and_the_finished_shards(occupi
     assert [s["index"] for s in manifest["shards"]] == [0]
     assert (build / "transactions" / "part-00000.parquet").is_file()
     assert (build / "_staging" / "cash-00000.parquet").is_file()
+    staged = manifest["shards"][0]["staged"]  # each staging part's sha256, which a resume verifies
+    assert (
+        staged["cash"] == hashlib.sha256((build / "_staging" / "cash-00000.parquet").read_bytes()).hexdigest()
+    )
     assert not list(build.rglob(".*.tmp-*"))  # no half-written file
 
 

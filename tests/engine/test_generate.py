@@ -1,5 +1,7 @@
 """A small world end to end: invariants of the dataset contract and the determinism contract."""
 
+import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -108,10 +110,20 @@ def test_ids_unique(world):
 @pytest.mark.slow
 def test_byte_identical_across_workers_and_shard_order(world, tmp_path):
     a = _files(world)
-    generate(load_config(**CFG), tmp_path / "w2", workers=2)
+    peaks: dict[str, int] = {}
+    generate(load_config(**CFG), tmp_path / "w2", workers=2, worker_peaks=peaks)
     assert _files(tmp_path / "w2") == a
-    generate(load_config(**CFG), tmp_path / "w3", workers=1, order=[2, 0, 1])
+    # The pool's workers, by pid (not this process), each with its peak RSS in bytes: a Python process
+    # holding numpy, pyarrow and numba is far above 20 MiB (in KiB the same number would be below it).
+    assert 1 <= len(peaks) <= 2, peaks
+    for key, peak in peaks.items():
+        assert re.fullmatch(r"pid-\d+", key), key
+        assert int(key[4:]) != os.getpid()
+        assert 20 * 2**20 < peak < 64 * 2**30, (key, peak)
+    in_process: dict[str, int] = {}
+    generate(load_config(**CFG), tmp_path / "w3", workers=1, order=[2, 0, 1], worker_peaks=in_process)
     assert _files(tmp_path / "w3") == a
+    assert in_process == {}  # the shards ran in this process: its own peak is the caller's to take
     generate(load_config(**{**CFG, "seed": 8}), tmp_path / "w4", workers=1)
     assert _files(tmp_path / "w4") != a
 

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import socket
+import sys
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -13,7 +19,7 @@ from cardworld.codes import ACCOUNT_KIND_NAMES, CARD_TYPE_NAMES, TRIP_KIND_NAMES
 from cardworld.config import WorldConfig
 from cardworld.dates import SECONDS_PER_DAY, SECONDS_PER_MINUTE
 from cardworld.io.atomic import atomic_output
-from cardworld.io.dataset import ShardInfo, write_shard
+from cardworld.io.dataset import ShardInfo, file_sha256, write_shard
 from cardworld.io.schema import build_table, cash_table, conform, empty_table, transactions_table
 from cardworld.sim.consumer import ConsumerInput, ConsumerOutput, merchant_place, simulate_consumer
 from cardworld.sim.context import SimContext
@@ -28,6 +34,9 @@ from cardworld.world.merchants import FOREIGN_BASE, ONLINE_CELL, merchant_hash
 from cardworld.world.reissue import replace_revoked
 
 STAGED_TABLES = ("consumers", "cards", "accounts", "trips", "cash", "merchants", "statements", "defaults")
+STAGING = "_staging"  # in DIR/.build: the shards' parts of the other tables, merged by the parent
+STAGED = "staged"  # a shard's build-manifest record: {table: sha256 of its staging part}, for a resume
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 _CARD_KIND = {name: code for code, name in enumerate(CARD_TYPE_NAMES)}  # cardworld.codes.CardType
 _ACCT_KIND = {name: code for code, name in enumerate(ACCOUNT_KIND_NAMES)}  # cardworld.codes.AccountKind
 
@@ -49,8 +58,45 @@ def fraud_world(cfg: WorldConfig) -> FraudWorld | None:
     return _worlds(cfg.model_dump_json())[1]
 
 
-def run_shard(cfg: WorldConfig, k: int, out_dir: str, detector: Detector | None = None) -> ShardInfo:
-    """Simulate shard k's consumers and write its transactions part file and staging parts."""
+@dataclass(frozen=True)
+class ShardResult:
+    """What a shard task returns: its transactions file, the sha256 of its staging parts, and which process
+    ran it (host, pid) with that process's peak RSS in bytes so far (for benchmarks)."""
+
+    info: ShardInfo
+    staged: dict[str, str]
+    host: str
+    pid: int
+    peak_rss: int
+
+    @property
+    def index(self) -> int:
+        return self.info.index
+
+    def record(self) -> dict[str, Any]:
+        """The shard's record in the build manifest: the file, and its staging parts' checksums."""
+        return {**self.info.to_manifest(), STAGED: dict(sorted(self.staged.items()))}
+
+
+def run_shard(cfg: WorldConfig, k: int, out_dir: str, detector: Detector | None = None) -> ShardResult:
+    """Simulate shard k's consumers and write its transactions part file and staging parts.
+
+    A pure function of (config, k, detector): run twice, anywhere, it writes the same bytes, so a shard
+    may be retried or re-run by a resume. A full disk raises OSError(ENOSPC) with `filename` the build
+    folder and `shard` k set (both survive pickling, unlike a chained cause).
+    """
+    try:
+        info, staged = _write_shard(cfg, k, out_dir, detector)
+    except Exception as e:
+        if no_space(e) is None:
+            raise
+        err = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out_dir))
+        err.shard = k  # type: ignore[attr-defined]
+        raise err from e
+    return ShardResult(info, staged, socket.gethostname(), os.getpid(), peak_rss())
+
+
+def _write_shard(cfg: WorldConfig, k: int, out_dir: str, detector: Detector | None):
     ctx, fraud = context(cfg), fraud_world(cfg)
     lo, hi = cfg.shard_bounds(k)
     ids = np.arange(lo, hi, dtype=np.int64)
@@ -71,18 +117,41 @@ def run_shard(cfg: WorldConfig, k: int, out_dir: str, detector: Detector | None 
     }
     tx = _concat([o.card for o in outs], card=True)
     info = write_shard(out_dir, k, transactions_table(tx, vocab, check=False))
-    staging = Path(out_dir) / "_staging"
-    _stage(staging, "consumers", k, _table("consumers", consumers, **_fraud_columns(cfg, consumers)))
-    _stage(staging, "cards", k, _table("cards", cards))
-    _stage(staging, "accounts", k, _table("accounts", accounts))
-    _stage(staging, "trips", k, _trips_table(ctx, outs))
-    _stage(staging, "cash", k, cash_table(_concat([o.cash for o in outs], card=False), vocab, check=False))
-    _stage(staging, "merchants", k, _merchants_table(ctx, outs))
-    for name in ("statements", "defaults"):
-        _stage(staging, name, k, _credit_table(name, [getattr(o, name) for o in outs]))
+    staging = Path(out_dir) / STAGING
+    tables = {
+        "consumers": _table("consumers", consumers, **_fraud_columns(cfg, consumers)),
+        "cards": _table("cards", cards),
+        "accounts": _table("accounts", accounts),
+        "trips": _trips_table(ctx, outs),
+        "cash": cash_table(_concat([o.cash for o in outs], card=False), vocab, check=False),
+        "merchants": _merchants_table(ctx, outs),
+        "statements": _credit_table("statements", [o.statements for o in outs]),
+        "defaults": _credit_table("defaults", [o.defaults for o in outs]),
+    }
     if k == 0:  # global: every worker could build it; the first shard stages it once
-        _stage(staging, "fraudsters", k, fraudsters_table(fraud))
-    return info
+        tables["fraudsters"] = fraudsters_table(fraud)
+    return info, {name: _stage(staging, name, k, table) for name, table in tables.items()}
+
+
+def no_space(exc: BaseException | None) -> OSError | None:
+    """The OSError of a full disk (or quota) in `exc` or what caused it, else None."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in _NO_SPACE:
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def peak_rss() -> int:
+    """This process's peak resident set size so far, in bytes (0 where the platform cannot tell)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not POSIX
+        return 0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)  # macOS says bytes, Linux KiB
 
 
 def fraudsters_table(fraud: FraudWorld | None) -> pa.Table:
@@ -97,9 +166,11 @@ def staged_part(staging: Path, name: str, k: int) -> Path:
     return staging / f"{name}-{k:05d}.parquet"
 
 
-def _stage(staging: Path, name: str, k: int, table: pa.Table) -> None:
+def _stage(staging: Path, name: str, k: int, table: pa.Table) -> str:
+    """Write shard k's staging part of table `name`; returns its sha256."""
     with atomic_output(staged_part(staging, name, k), overwrite=True) as tmp:
         pq.write_table(conform(name, table), tmp, compression="none")
+        return file_sha256(tmp)
 
 
 def _fraud_columns(cfg: WorldConfig, consumers) -> dict[str, np.ndarray]:
@@ -267,4 +338,16 @@ def _merchants_table(ctx: SimContext, outs: list[ConsumerOutput]) -> pa.Table:
     )
 
 
-__all__ = ["STAGED_TABLES", "consumer_inputs", "context", "fraud_world", "run_shard", "staged_part"]
+__all__ = [
+    "STAGED",
+    "STAGED_TABLES",
+    "STAGING",
+    "ShardResult",
+    "consumer_inputs",
+    "context",
+    "fraud_world",
+    "no_space",
+    "peak_rss",
+    "run_shard",
+    "staged_part",
+]
