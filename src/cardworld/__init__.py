@@ -11,7 +11,12 @@ def __getattr__(name: str):
         from cardworld.labels import pd_samples
 
         return pd_samples
+    if name == "open":  # cardworld.open(DIR): a dataset directory, read lazily (cardworld.io.reader)
+        from cardworld.io.reader import open as open_dataset
+
+        return open_dataset
     raise AttributeError(f"module 'cardworld' has no attribute {name!r}")
 
 
+# `open` is left out on purpose: `from cardworld import *` would shadow builtins.open.
 __all__ = ["CardworldError", "InputError", "SpecError", "__version__", "pd_samples"]

@@ -30,6 +30,7 @@ from cardworld.io.dataset import (
     write_shard,
     write_table,
 )
+from cardworld.io.row_groups import INDEX_KEY, group_bounds
 from cardworld.io.schema import SCHEMAS, build_table, transactions_table
 
 T0 = 1_030_861_260  # 2002-09-01 06:21:00
@@ -123,11 +124,49 @@ def test_rewrite_is_byte_identical(tmp_path):
     pa_ = (tmp_path / "a" / a.file).read_bytes()
     assert pa_ == (tmp_path / "b" / b.file).read_bytes()
     meta = pq.ParquetFile(tmp_path / "a" / a.file).metadata
-    assert set(meta.metadata) == {b"ARROW:schema"}  # no creation time or other varying key
+    # no creation time or other varying key: the Arrow schema and the user index (users, rows) only
+    assert set(meta.metadata) == {b"ARROW:schema", b"cardworld.user_index"}
+    assert json.loads(meta.metadata[b"cardworld.user_index"]) == {"user_id": [0, 1], "rows": [3, 3]}
     assert meta.created_by.startswith("parquet-cpp-arrow version")
     t1 = write_table(tmp_path / "a", "fraudsters", fraudsters_table())
     t2 = write_table(tmp_path / "b", "fraudsters", fraudsters_table())
     assert t1.sha256 == t2.sha256
+
+
+@pytest.mark.parametrize(
+    ("rows", "limit", "bounds"),
+    [
+        ([3, 4, 2, 10], 7, [0, 7, 9, 19]),  # 3+4 fill a group; 2+10 would not fit; 10 alone is too big
+        ([7, 7], 7, [0, 7, 14]),
+        ([1, 1, 1], 7, [0, 3]),
+        ([9], 7, [0, 9]),
+        ([], 7, [0]),
+    ],
+)
+def test_row_group_bounds_never_split_a_user(rows, limit, bounds):
+    assert group_bounds(np.array(rows, np.int64), limit).tolist() == bounds
+
+
+def test_shard_row_groups_hold_whole_users_and_the_footer_lists_them(tmp_path):
+    # 40k + 30k rows exceed 65,536, so user 1 starts a new group; user 2 alone has more than 65,536 rows
+    t = pa.concat_tables([shard_table([0], 40_000), shard_table([1], 30_000), shard_table([2], 70_000)])
+    info = write_shard(tmp_path, 0, t)
+    meta = pq.read_metadata(tmp_path / info.file)
+    groups = [meta.row_group(i) for i in range(meta.num_row_groups)]
+    assert [g.num_rows for g in groups] == [40_000, 30_000, 70_000]
+    stats = [(g.column(0).statistics.min, g.column(0).statistics.max) for g in groups]
+    assert stats == [(0, 0), (1, 1), (2, 2)]  # user_id statistics locate a user's row group
+    assert groups[0].column(2).statistics.has_min_max  # timestamp too
+    index = json.loads(meta.metadata[INDEX_KEY.encode()])
+    assert index == {"user_id": [0, 1, 2], "rows": [40_000, 30_000, 70_000]}
+    assert ds.read_parquet(tmp_path / info.file, "transactions").equals(t)
+
+
+def test_shard_rows_must_be_sorted_by_user(tmp_path):
+    t = pa.concat_tables([shard_table([1]), shard_table([0])])
+    with pytest.raises(InputError, match=r"not sorted by user_id \(row 3 comes after a larger id\)"):
+        write_shard(tmp_path, 0, t)
+    assert leftovers(tmp_path) == []
 
 
 def test_compression_is_a_parameter(tmp_path):
@@ -150,17 +189,19 @@ def test_failed_write_leaves_no_file_and_no_temp(tmp_path):
 
 
 def test_failure_midway_through_the_bytes_leaves_nothing(tmp_path, monkeypatch):
-    real = pq.write_table
+    def half_then_fail(real):
+        def write(table, where, **kw):
+            real(table, where, **kw)
+            with open(where, "r+b") as f:
+                f.truncate(100)  # half a file on disk, as after a crash mid-write
+            raise OSError("disk full")
 
-    def half_then_fail(table, where, **kw):
-        real(table, where, **kw)
-        with open(where, "r+b") as f:
-            f.truncate(100)  # half a file on disk, as after a crash mid-write
-        raise OSError("disk full")
+        return write
 
     write_shard(tmp_path, 0, shard_table([0]))
     before = (tmp_path / "transactions" / "part-00000.parquet").read_bytes()
-    monkeypatch.setattr(ds.pq, "write_table", half_then_fail)
+    monkeypatch.setattr(ds.pq, "write_table", half_then_fail(pq.write_table))  # tables
+    monkeypatch.setattr(ds, "write_user_groups", half_then_fail(ds.write_user_groups))  # shards
     with pytest.raises(OSError, match="disk full"):
         write_shard(tmp_path, 0, shard_table([5, 6]))
     with pytest.raises(OSError, match="disk full"):

@@ -38,6 +38,7 @@ import pyarrow.parquet as pq
 
 from cardworld.errors import FIX, OVERWRITE, InputError
 from cardworld.io.atomic import atomic_output
+from cardworld.io.row_groups import write_user_groups
 from cardworld.io.schema import SCHEMAS, TABLE_NAMES, conform
 
 MANIFEST = "manifest.json"
@@ -213,26 +214,23 @@ def write_parquet(
     compression: str = DEFAULT_COMPRESSION,
     compression_level: int | None = DEFAULT_COMPRESSION_LEVEL,
     overwrite: bool = True,
+    user_groups: bool = False,
 ) -> FileInfo:
-    """Write `table` to `path` atomically (temp name beside it, then rename); return rows and sha256."""
+    """Write `table` to `path` atomically (temp name beside it, then rename); return rows and sha256.
+    `user_groups`: row groups of whole users and the user index in the metadata (io.row_groups)."""
     path = Path(path)
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {
+        "compression": compression,
+        "compression_level": compression_level if compression in _LEVELLED else None,
+    }
     if "timestamp" in table.column_names and "user_id" in table.column_names:
         # Event tables: times are nearly sorted and nearly unique, so delta encoding beats a dictionary
         # (smaller and ~30% faster to write); min/max statistics only where readers filter.
-        options = {
-            "use_dictionary": [c for c in table.column_names if c != "timestamp"],
-            "column_encoding": {"timestamp": "DELTA_BINARY_PACKED"},
-            "write_statistics": ["user_id", "timestamp"],
-        }
+        options["use_dictionary"] = [c for c in table.column_names if c != "timestamp"]
+        options["column_encoding"] = {"timestamp": "DELTA_BINARY_PACKED"}
+        options["write_statistics"] = ["user_id", "timestamp"]
     with atomic_output(path, overwrite=overwrite) as tmp:
-        pq.write_table(
-            table,
-            tmp,
-            compression=compression,
-            compression_level=compression_level if compression in _LEVELLED else None,
-            **options,
-        )
+        (write_user_groups if user_groups else pq.write_table)(table, tmp, **options)
         digest = file_sha256(tmp)
         size = tmp.stat().st_size
     return FileInfo(file=path.name, rows=table.num_rows, sha256=digest, bytes=size)
@@ -248,8 +246,10 @@ def write_shard(
 ) -> ShardInfo:
     """Write one transactions shard to DIR/transactions/part-NNNNN.parquet atomically.
 
-    The table must follow the transactions contract (see schema.transactions_table); it is cast to the
-    exact contract types. Returns what the manifest records: index, file, rows, sha256, bytes.
+    The table must follow the transactions contract (see schema.transactions_table: sorted by user_id,
+    timestamp); it is cast to the exact contract types. Row groups hold whole users, at most 65,536 rows
+    unless one user has more, and the file's metadata lists its users (io.row_groups). Returns what the
+    manifest records: index, file, rows, sha256, bytes.
     """
     path = shard_path(out_dir, shard_index)
     table = conform("transactions", table)
@@ -258,7 +258,9 @@ def write_shard(
             f"dataset directory {str(out_dir)!r} does not exist; create it with check_output_dir first"
         )
     path.parent.mkdir(exist_ok=True)
-    info = write_parquet(path, table, compression=compression, compression_level=compression_level)
+    info = write_parquet(
+        path, table, compression=compression, compression_level=compression_level, user_groups=True
+    )
     return ShardInfo(
         file=f"{SHARD_DIR}/{path.name}",
         rows=info.rows,

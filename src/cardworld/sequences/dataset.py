@@ -16,7 +16,9 @@ With `samples=` (a table of user_id, obs_date, label: e.g. cardworld.labels.pd_s
 sample row instead: the user's transactions before obs_date 00:00 (the last `max_len` of them), with the
 sample's label as batch.labels (B, 1).
 
-torch is imported inside methods only: importing this module does not need torch.
+A cardworld dataset directory is read lazily, user by user (sequences.lazy; batch_sampler for cheap
+random batches); other Parquet sources are read whole. torch is imported inside methods only: importing
+this module does not need torch.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ from cardworld.sequences.batch import (
     mark_padded,
     padded_buffer,
 )
+from cardworld.sequences.lazy import CACHE_ROWS, LazySource, is_dataset_dir
+from cardworld.sequences.sampler import BlockBatchSampler
 from cardworld.sequences.source import (
     ROLES,
     Samples,
@@ -196,27 +200,25 @@ def _name_list(keyword: str, names: Any, example: str) -> list[str]:
     return names
 
 
-def _sample_rows(arrays: TransactionArrays, samples: Samples) -> tuple[np.ndarray, np.ndarray]:
-    """(user position, first row at or after the observation date's 00:00) of every sample."""
-    pos = np.searchsorted(arrays.user_ids, samples.user_id)
-    found = pos < arrays.n_users
-    found[found] = arrays.user_ids[pos[found]] == samples.user_id[found]
+def _sample_positions(user_ids: np.ndarray, samples: Samples) -> np.ndarray:
+    """The user position of every sample (user_ids: the source's, ascending)."""
+    pos = np.searchsorted(user_ids, samples.user_id)
+    found = pos < user_ids.size
+    found[found] = user_ids[pos[found]] == samples.user_id[found]
     if not found.all():
         i = int(np.flatnonzero(~found)[0])
         raise InputError(
             f"{samples.where} row {i} names user_id {int(samples.user_id[i])}, who has no transactions in "
             "the source; pass the transactions the samples were made from, or drop that row"
         )
-    cut = np.empty(pos.size, dtype=np.int64)
-    _cut_rows(arrays.time, arrays.offsets, pos.astype(np.int64), samples.obs_day * SECONDS_PER_DAY, cut)
-    return pos.astype(np.int64), cut
+    return pos.astype(np.int64)
 
 
 class TransactionDataset:
     """Map-style dataset (torch DataLoader accepts it): item u is user u's sequence, targets and labels.
 
-    source: a Parquet file, a directory of them, or a cardworld dataset directory (one with a
-    manifest.json: its transactions are read), read once here and re-read lazily in each spawned worker
+    source: a cardworld dataset directory (one with a manifest.json: its transactions), read lazily
+    (below); a Parquet file or a directory of them, read whole here and re-read in each spawned worker
     (only the path is pickled); or a TransactionArrays, or a dict of arrays keyed by the column names.
     specs: target specs (or a compiled plan); None for no targets. max_len: keep the most recent rows
     (None keeps all). columns: role -> column name, roles user_id, timestamp, amount, mcc, and any value
@@ -242,6 +244,16 @@ class TransactionDataset:
     transactions in the source at all is an error naming its row. Targets are computed on the user's
     full history (as without samples) and cut like the payload; labels=[...] cannot be combined with
     samples (the sample's label is the label).
+
+    Lazy reading (a dataset directory): the constructor reads only the part files' footers (the user
+    index: len(), user_ids and the order of users need no rows); a batch reads only the row groups
+    holding its users (row groups hold whole users), through a per-process cache of at most
+    `cache_rows` decoded rows, so a DataLoader worker holds one batch plus the cache, not the dataset;
+    pickling ships the path and the index. Items are exactly those of reading everything. Values are
+    checked as they are read: a null or NaN raises when its batch is read, naming the file and row.
+    For random access, batch_sampler(...) draws each batch from a few row groups (pass it to the
+    DataLoader as batch_sampler); DataLoader(ds, shuffle=True) works too, reading a row group per user.
+    `arrays` reads every transaction (eager).
     """
 
     collate_fn = staticmethod(collate_padded)
@@ -256,6 +268,7 @@ class TransactionDataset:
         extra_features: Sequence[str] = (),
         labels: Sequence[str] = (),
         samples: Any = None,
+        cache_rows: int = CACHE_ROWS,
     ) -> None:
         self.max_len = _check_max_len(max_len)
         self._samples: Samples | None = None if samples is None else load_samples(samples)
@@ -285,9 +298,14 @@ class TransactionDataset:
         self.columns = dict(self._cols.roles)
 
         self._path: str | None = None
+        self._lazy: LazySource | None = None
+        arrays: TransactionArrays | None = None
         if isinstance(source, (str, os.PathLike)):
             self._path = os.fspath(source)
-            arrays = self._read()
+            if is_dataset_dir(self._path) and self._cols.roles["user_id"] == "user_id":  # the index's column
+                self._lazy = LazySource(self._path, self._cols, cache_rows)
+            else:
+                arrays = self._read()
         elif isinstance(source, TransactionArrays):
             check_arrays(source, self._cols)
             arrays = source
@@ -298,23 +316,36 @@ class TransactionDataset:
                 f"source is a {type(source).__name__}; pass a Parquet path, a TransactionArrays, "
                 "or a dict of arrays (user_id, timestamp, amount, mcc)"
             )
-        if uses_mcc and arrays.mcc is None:
+        if self._lazy is not None:
+            self._has_mcc = self._lazy.has_mcc
+        else:
+            assert arrays is not None
+            self._has_mcc = arrays.mcc is not None
+        if uses_mcc and not self._has_mcc:
             raise InputError(
                 f"the target specs filter on MCC but the source has no {self.columns['mcc']!r} column; "
                 "pass columns={'mcc': <column name>}"
             )
-        self._arrays: TransactionArrays | None = arrays
-        self._n_users = arrays.n_users
+        self._arrays = arrays
+        self._n_users = len(self.user_ids)
         if self._samples is not None:
-            self._sample_pos, self._sample_cut = _sample_rows(arrays, self._samples)
+            self._sample_pos = _sample_positions(self.user_ids, self._samples)
 
     def _read(self) -> TransactionArrays:
         assert self._path is not None
         return load_parquet(self._path, self._cols)
 
     @property
+    def user_ids(self) -> np.ndarray:
+        """The id of each user (item u of a dataset without samples is user user_ids[u]), ascending."""
+        if self._lazy is not None:
+            return self._lazy.index.user_ids
+        return self.arrays.user_ids
+
+    @property
     def arrays(self) -> TransactionArrays:
-        """The grouped transactions (read from the Parquet path on first use in a fresh process)."""
+        """Every transaction, grouped (read from the path on first use in a fresh process; over a
+        dataset directory this reads all of them: batches never need it)."""
         if self._arrays is None:
             arrays = self._read()
             if arrays.n_users != self._n_users:
@@ -328,7 +359,7 @@ class TransactionDataset:
     @property
     def feature_names(self) -> list[str]:
         """Sequence features of each item (the payload of a collated batch)."""
-        base = [f for f in FEATURES if f != "mcc" or self.arrays.mcc is not None]
+        base = [f for f in FEATURES if f != "mcc" or self._has_mcc]
         return base + self.extra_features
 
     def _feature_dtypes(self) -> list[tuple[str, Any]]:
@@ -339,7 +370,7 @@ class TransactionDataset:
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        if self._path is not None:  # workers re-read the file instead of unpickling every array
+        if self._path is not None:  # workers re-read the file (or read lazily) instead of unpickling rows
             state["_arrays"] = None
         return state
 
@@ -353,20 +384,20 @@ class TransactionDataset:
         """Items of many users (or samples) at once: their rows go through ONE compute_targets_batch call."""
         from torch.utils.data import get_worker_info
 
-        arr = self.arrays
         if self._samples is None:
-            idx = _positions(indices, arr.n_users)
-            pos = idx
-            s, e = arr.offsets[idx], arr.offsets[idx + 1]
-            stop = e
+            idx = _positions(indices, self._n_users)
         else:
             idx = _positions(indices, len(self._samples), "sample")
-            pos = self._sample_pos[idx]
-            s, stop = arr.offsets[pos], self._sample_cut[idx]
-            # targets need the full history; without them the rows after the cut are not even gathered
-            e = arr.offsets[pos + 1] if self.plan is not None else stop
         if idx.size == 0:
             return []
+        arr, pos = self._gather(idx if self._samples is None else self._sample_pos[idx])
+        s, e = arr.offsets[pos], arr.offsets[pos + 1]
+        stop = e
+        if self._samples is not None:
+            stop = np.empty(idx.size, dtype=np.int64)
+            _cut_rows(arr.time, arr.offsets, pos, self._samples.obs_day[idx] * SECONDS_PER_DAY, stop)
+            if self.plan is None:  # targets need the full history; without them, rows after the cut stay
+                e = stop
         full = e - s
         boff = np.zeros(idx.size + 1, dtype=np.int64)
         np.cumsum(full, out=boff[1:])
@@ -389,6 +420,41 @@ class TransactionDataset:
         if self._samples is not None:
             self._add_sample_entries(items, idx)
         return items
+
+    def _gather(self, pos: np.ndarray) -> tuple[TransactionArrays, np.ndarray]:
+        """Arrays holding the users at positions `pos`, and where each lies in them."""
+        if self._lazy is not None:
+            return self._lazy.gather(pos)
+        return self.arrays, pos
+
+    def batch_sampler(
+        self,
+        batch_size: int,
+        *,
+        shuffle: bool = True,
+        seed: int = 0,
+        drop_last: bool = False,
+        window: int = 4,
+        num_workers: int = 0,
+    ) -> BlockBatchSampler:
+        """Batches for DataLoader(ds, batch_sampler=...) drawn from `window` row groups at a time (a block
+        shuffle, see cardworld.sequences.sampler), so a batch reads few row groups; pass the DataLoader's
+        num_workers so each worker reads its own row groups. Over a Parquet file or arrays (no row
+        groups to spare) it is a plain shuffle."""
+        if self._lazy is None:
+            blocks = np.zeros(len(self), dtype=np.int64)
+        else:
+            user_block = self._lazy.index.user_group
+            blocks = user_block if self._samples is None else user_block[self._sample_pos]
+        return BlockBatchSampler(
+            blocks,
+            batch_size,
+            shuffle=shuffle,
+            seed=seed,
+            drop_last=drop_last,
+            window=window,
+            num_workers=num_workers,
+        )
 
     def _add_sample_entries(self, items: list[dict[str, Any]], idx: np.ndarray) -> None:
         """Each sample item's label (shape (1,)), row in the samples table and observation day."""

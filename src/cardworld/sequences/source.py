@@ -106,7 +106,13 @@ def resolve_columns(
 
 def load_parquet(path: str, cols: SourceColumns) -> TransactionArrays:
     """Read the needed columns of a Parquet file, a directory of them, or a cardworld dataset directory."""
-    _check_schemas(parquet_files(path), cols)
+    names: dict[Path, list[str]] = {}
+    for f in parquet_files(path):
+        try:
+            names[f] = pq.read_schema(f).names
+        except (pa.ArrowException, OSError):
+            continue  # read_transactions reports the unreadable file
+    check_schemas(names, cols)
     return read_transactions(
         path,
         user_col=cols.roles["user_id"],
@@ -119,14 +125,12 @@ def load_parquet(path: str, cols: SourceColumns) -> TransactionArrays:
     )
 
 
-def _check_schemas(files: list[Path], cols: SourceColumns) -> None:
+def check_schemas(columns: Mapping[Path, Sequence[str]], cols: SourceColumns) -> bool:
+    """Every file (path -> its column names) has the needed columns, in TransactionDataset's words; the
+    mcc column is in every file or in none. Returns whether the files have it."""
     needs = cols.needs(roles=True)
     has_mcc: dict[Path, bool] = {}
-    for f in files:
-        try:
-            names = pq.read_schema(f).names
-        except (pa.ArrowException, OSError):
-            continue  # read_transactions reports the unreadable file
+    for f, names in columns.items():
         for src, (what, how) in needs.items():
             if src not in names:
                 raise InputError(
@@ -140,6 +144,7 @@ def _check_schemas(files: list[Path], cols: SourceColumns) -> None:
             f"file {str(f)!r} has no column {cols.roles['mcc']!r} but other files do; "
             "write the same columns in every part file"
         )
+    return any(has_mcc.values())
 
 
 def from_mapping(source: Mapping[str, np.ndarray], cols: SourceColumns) -> TransactionArrays:
@@ -285,6 +290,7 @@ __all__ = [
     "Samples",
     "SourceColumns",
     "check_arrays",
+    "check_schemas",
     "from_mapping",
     "load_parquet",
     "load_samples",
