@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -379,7 +380,9 @@ def test_commit_build_removes_the_old_manifest_first_and_writes_the_new_one_last
     real_replace = os.replace
 
     def spy(src, dst):  # every file landing in DIR, and whether DIR had a manifest at that moment
-        moves.append((str(Path(dst).relative_to(out)), (out / ds.MANIFEST).exists()))
+        rel = str(Path(dst).relative_to(out))
+        if not rel.startswith(ds.BUILD_DIR):
+            moves.append((rel, (out / ds.MANIFEST).exists()))
         real_replace(src, dst)
 
     monkeypatch.setattr(ds.os, "replace", spy)
@@ -391,6 +394,25 @@ def test_commit_build_removes_the_old_manifest_first_and_writes_the_new_one_last
         "transactions/part-00001.parquet",
     ]
     assert not any(had_manifest for _, had_manifest in moves)
+
+
+def test_a_full_disk_while_writing_the_new_manifest_leaves_the_old_dataset_whole(tmp_path, monkeypatch):
+    """The new manifest is written before the old dataset is touched: ENOSPC there changes nothing in DIR."""
+    out = write_dataset(tmp_path / "ds", [shard_table([0])])
+    before = files_of(out)
+    manifest = build_dataset(out, [shard_table([3])])
+    real = ds.write_manifest
+
+    def full(where, m):
+        if m.get("status") == "complete":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(where, m)
+
+    monkeypatch.setattr(ds, "write_manifest", full)
+    with pytest.raises(OSError, match="No space"):
+        ds.commit_build(out, manifest)
+    assert {k: v for k, v in files_of(out).items() if not k.startswith(".build")} == before
+    assert read_manifest(out)["status"] == "complete"
 
 
 def test_commit_build_checks_every_file_before_moving_any(tmp_path):

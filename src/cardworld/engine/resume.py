@@ -26,13 +26,13 @@ from cardworld.engine.shard import STAGED, STAGED_TABLES, STAGING, no_space, sta
 from cardworld.errors import FIX, CardworldError, ConfigError, Fix, InputError
 from cardworld.io.dataset import (
     BUILD_DIR,
-    FORMAT,
     MANIFEST,
     SHARD_DIR,
     file_sha256,
     shard_name,
     write_manifest,
 )
+from cardworld.io.manifest import FORMAT
 
 DROP_RESUME = Fix(python="call generate without resume=True", cli="run without --resume")
 START_OVER = Fix(

@@ -21,9 +21,7 @@ file nor harms the dataset in DIR. Written bytes depend only on the table and py
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -32,21 +30,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cardworld.errors import FIX, OVERWRITE, InputError
 from cardworld.io.atomic import atomic_output
+from cardworld.io.manifest import MANIFEST, new_manifest, read_manifest, write_manifest
 from cardworld.io.row_groups import write_user_groups
 from cardworld.io.schema import SCHEMAS, TABLE_NAMES, conform
 
-MANIFEST = "manifest.json"
 SHARD_DIR = "transactions"
 BUILD_DIR = ".build"  # where a run builds its dataset (and where an interrupted run's shards stay)
-FORMAT = "cardworld-dataset"
-FORMAT_VERSION = 1
-STATUSES = ("partial", "complete")
 #: Chosen by measurement (one core, 2M-row shards, pyarrow 26): with dictionary/RLE and delta encoding
 #: doing most of the work, snappy writes ~3% faster and reads ~10% faster than zstd level 1 for files only
 #: ~4% larger (about 14 bytes a row); zstd level 3 is slower still for 1% less. Pass compression= to change.
@@ -168,8 +162,9 @@ def start_build(directory: str | os.PathLike) -> Path:
 def commit_build(directory: str | os.PathLike, manifest: Mapping[str, Any]) -> Path:
     """Move the dataset built in DIR/.build (the files `manifest` lists) into DIR, replacing the one there.
 
-    The old manifest goes first and the new one (status "complete") comes last, as the commit marker: DIR
-    never holds a manifest whose files are not all there. The old dataset's other files go too (no stale
+    The old manifest goes first and the new one (status "complete", written in DIR/.build beforehand, so
+    a full disk cannot strike half-way) comes last, as the commit marker: DIR never holds a manifest whose
+    files are not all there. The old dataset's other files go too (no stale
     shard survives); files that are not dataset files stay. Returns the path of the new manifest.
     """
     out = Path(directory)
@@ -177,13 +172,16 @@ def commit_build(directory: str | os.PathLike, manifest: Mapping[str, Any]) -> P
     files = [rec["file"] for rec in (*manifest["tables"].values(), *manifest["shards"])]
     if missing := [f for f in files if not (build / f).is_file()]:  # checked before anything is moved
         raise InputError(f"the build folder {str(build)!r} lacks {', '.join(missing)}; run it again")
+    staged = build / "_commit"  # the new manifest is written first (a full disk stops here, harmlessly)
+    staged.mkdir(exist_ok=True)
+    write_manifest(staged, {**manifest, "status": "complete"})
     remove_dataset_files(out)
     (out / SHARD_DIR).mkdir(exist_ok=True)
     for f in files:
         os.replace(build / f, out / f)
-    path = write_manifest(out, {**manifest, "status": "complete"})
+    os.replace(staged / MANIFEST, out / MANIFEST)
     shutil.rmtree(build)
-    return path
+    return out / MANIFEST
 
 
 def remove_dataset_files(out: Path) -> None:
@@ -288,30 +286,6 @@ def write_table(
 # Manifest
 
 
-def new_manifest(
-    *,
-    config: Mapping[str, Any],
-    seed: int,
-    shard_plan: Any,
-    status: str = "partial",
-) -> dict[str, Any]:
-    """A manifest with no shards or tables yet; fill it with add_shard / add_table."""
-    from cardworld import __version__
-
-    _check_status(status, "new_manifest")
-    return {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "cardworld_version": __version__,
-        "config": dict(config),
-        "seed": int(seed),
-        "shard_plan": shard_plan,
-        "shards": [],
-        "tables": {},
-        "status": status,
-    }
-
-
 def add_shard(manifest: dict[str, Any], info: ShardInfo) -> dict[str, Any]:
     """Record a written shard (replacing an earlier record of the same index); shards stay in index order."""
     shards = [s for s in manifest.setdefault("shards", []) if s.get("index") != info.index]
@@ -324,88 +298,6 @@ def add_table(manifest: dict[str, Any], name: str, info: FileInfo) -> dict[str, 
     """Record a written table under manifest["tables"][name]."""
     manifest.setdefault("tables", {})[name] = info.to_manifest()
     return manifest
-
-
-def write_manifest(out_dir: str | os.PathLike, manifest: Mapping[str, Any]) -> Path:
-    """Write DIR/manifest.json atomically: sorted keys, indent 2, a final newline.
-
-    numpy scalars and arrays, paths, dates and sets are written as JSON numbers, strings and lists.
-    """
-    if "status" in manifest:
-        _check_status(manifest["status"], "manifest")
-    try:
-        text = json.dumps(manifest, sort_keys=True, indent=2, default=_json_default, allow_nan=False)
-    except (TypeError, ValueError) as e:
-        raise InputError(
-            f"the manifest cannot be written as JSON ({e}); the config and shard plan must hold only "
-            "numbers, strings, booleans, None, lists and dicts with string keys"
-        ) from e
-    path = Path(out_dir) / MANIFEST
-    with atomic_output(path, overwrite=True) as tmp:
-        tmp.write_text(text + "\n", encoding="utf-8")
-    return path
-
-
-def read_manifest(directory: str | os.PathLike) -> dict[str, Any]:
-    """Read and check DIR/manifest.json; errors name the file and what is wrong."""
-    d = Path(directory)
-    path = d / MANIFEST
-    if not d.is_dir():
-        raise InputError(
-            f"dataset directory {str(d)!r} does not exist; pass a directory written by cardworld"
-        )
-    if not path.is_file():
-        raise InputError(
-            f"{str(path)!r} does not exist: {str(d)!r} is not a cardworld dataset directory "
-            "(or its run was interrupted before the first shard); pass the directory a run wrote"
-        )
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise InputError(
-            f"{str(path)!r} is not valid JSON ({e.msg} at line {e.lineno}, column {e.colno}); "
-            "the file is damaged: re-run the dataset"
-        ) from e
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"{str(path)!r} could not be read ({e})") from e
-    if not isinstance(manifest, dict):
-        raise InputError(f"{str(path)!r} holds a JSON {type(manifest).__name__}, not an object; re-run")
-    for key in ("status", "shards"):
-        if key not in manifest:
-            raise InputError(f"{str(path)!r} has no {key!r} entry; it is not a cardworld manifest")
-    _check_status(manifest["status"], str(path))
-    shards = manifest["shards"]
-    if not isinstance(shards, list):
-        raise InputError(f"{str(path)!r}: 'shards' must be a list of shard records")
-    for i, s in enumerate(shards):
-        if not isinstance(s, dict) or not {"index", "file", "rows", "sha256"} <= set(s):
-            raise InputError(
-                f"{str(path)!r}: shards[{i}] must be an object with index, file, rows and sha256"
-            )
-    return manifest
-
-
-def _check_status(status: Any, where: str) -> None:
-    if status not in STATUSES:
-        raise InputError(f"{where}: status {status!r} is not one of {', '.join(STATUSES)}")
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.bool_):
-        return bool(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, os.PathLike):
-        return os.fspath(o)
-    if isinstance(o, dt.date | dt.datetime | dt.time):
-        return o.isoformat()
-    if isinstance(o, set | frozenset):
-        return sorted(o)
-    raise TypeError(f"{type(o).__name__} {o!r} is not JSON serialisable")
 
 
 # ---------------------------------------------------------------------------------------------------------
