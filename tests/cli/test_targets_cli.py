@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import socket
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +16,7 @@ from cli_helpers import assert_one_line_error, run_cli
 from cardworld.config import load_config
 from cardworld.engine.run import generate
 from cardworld.targets import TargetSpec
+from cardworld.targets.files import write_targets_dir, write_targets_parquet
 from cardworld.targets.reference import reference_targets_batch
 
 OUTPUTS = ["grocery_today", "top_top1", "top_top2"]  # of cli_helpers.SPEC
@@ -193,7 +197,8 @@ def test_help_says_rows_keep_input_order():
     assert r.returncode == 0
     text = " ".join(r.stdout.split())
     assert "Row i of OUT is row i of INPUT (files in name order, rows in file order)" in text
-    for option in ("--user-col", "--time-col", "--amount-col", "--mcc-col", "--allow-empty"):
+    assert "Any other OUT is a directory with one part file per INPUT part file" in text
+    for option in ("--user-col", "--time-col", "--amount-col", "--mcc-col", "--allow-empty", "--dask"):
         assert option in text
 
 
@@ -237,3 +242,68 @@ def test_empty_input_needs_allow_empty(tmp_path, spec_file):
     assert r.returncode == 0, r.stderr
     got = pq.read_table(out)
     assert (got.num_rows, got.column_names) == (0, ["user_id", "timestamp", *OUTPUTS])
+
+
+# --- part files: a directory output, Dask, failures ---
+
+
+def test_a_directory_output_has_one_part_per_shard(tmp_path, world, spec_file):
+    single, parts = tmp_path / "y.parquet", tmp_path / "y"
+    write_targets_parquet(world, SPECS, single)
+    r = run_cli("targets", str(world), "--spec", str(spec_file), "--out", str(parts))
+    assert r.returncode == 0, r.stderr
+    assert "targets to " in r.stderr
+    assert "(3 part files)" in r.stderr
+    assert sorted(p.name for p in parts.iterdir()) == [f"part-0000{k}.parquet" for k in range(3)]
+    assert pq.read_table(parts).equals(pq.read_table(single))  # the parts in name order are the one file
+
+
+def test_dask_needs_a_directory_output(tmp_path, tx_file, spec_file):
+    out = tmp_path / "out.parquet"
+    r = run_cli("targets", str(tx_file), "--spec", str(spec_file), "--out", str(out), "--dask", "local:2")
+    assert_one_line_error(r, "--dask computes one part file per input part into a directory")
+    assert "--out" in r.stderr
+    assert not out.exists()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_an_unreachable_scheduler_fails_fast_and_writes_nothing(tmp_path, world, spec_file):
+    port = _free_port()  # nothing listens there once the socket is closed
+    out = tmp_path / "y"
+    start = time.monotonic()
+    r = run_cli("targets", str(world), "--spec", str(spec_file), "--out", str(out), "--dask",
+                f"tcp://127.0.0.1:{port}")  # fmt: skip
+    assert_one_line_error(r, f"127.0.0.1:{port}")
+    assert time.monotonic() - start < 60
+    assert sorted(p.name for p in tmp_path.iterdir()) == [spec_file.name]
+
+
+def test_a_missing_shard_leaves_nothing(tmp_path, world, spec_file):
+    ds = tmp_path / "w"
+    shutil.copytree(world, ds)
+    (ds / "transactions" / "part-00001.parquet").unlink()
+    for out in (tmp_path / "y.parquet", tmp_path / "y"):
+        r = run_cli("targets", str(ds), "--spec", str(spec_file), "--out", str(out))
+        assert_one_line_error(r, "part-00001.parquet' is missing")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [spec_file.name, "w"]
+
+
+@pytest.mark.slow
+def test_dask_writes_the_parts_a_local_run_writes(tmp_path, world, spec_file):
+    """A LocalCluster of 2 worker processes (1 thread each) writes byte-identical part files."""
+    local, dask = tmp_path / "local", tmp_path / "dask"
+    write_targets_dir(world, SPECS, local)
+    r = run_cli(
+        "targets", str(world), "--spec", str(spec_file), "--out", str(dask), "--dask", "local:2", "-q"
+    )
+    assert r.returncode == 0, r.stderr
+    names = sorted(p.name for p in local.iterdir())
+    assert names == sorted(p.name for p in dask.iterdir()) == [f"part-0000{k}.parquet" for k in range(3)]
+    for name in names:
+        assert (local / name).read_bytes() == (dask / name).read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dask", "local", spec_file.name]

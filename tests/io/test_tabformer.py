@@ -5,16 +5,19 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 import pytest
 
 from cardworld.codes import DECLINE_REASON_NAMES as ERROR_REASONS
 from cardworld.codes import USE_CHIP
 from cardworld.errors import InputError
+from cardworld.io import row_groups
 from cardworld.io.dataset import (
     add_shard,
     add_table,
@@ -33,6 +36,7 @@ from cardworld.io.tabformer import (
     export_tabformer,
     latest_card_issues,
     tabformer_bytes,
+    user_group_tables,
     write_sd254_cards,
     write_sd254_users,
 )
@@ -409,3 +413,32 @@ def test_missing_shard_in_export_names_the_file(tmp_path):
     shard_path(out, 1).unlink()
     with pytest.raises(InputError, match=r"part-00001\.parquet' is missing"):
         export_tabformer(out, tmp_path / "tx.csv")
+
+
+@pytest.mark.parametrize("layout", ["a row group per user", "row groups splitting users"])
+def test_row_groups_are_read_a_run_of_whole_users_at_a_time(tmp_path, monkeypatch, layout):
+    """The export reads a shard's row groups in runs that never split a user: one user per row group
+    (io.row_groups with a 1-row limit) is one run each; row groups that split user 1 are read together.
+    Either way the CSV is the one of the whole rows."""
+    parts = [random_shard(np.array([0, 1, 2, 3, 4]), 11), random_shard(np.array([5, 6, 7]), 12)]
+    shards = [transactions_table(p, VOCAB) for p in parts]
+    if layout == "a row group per user":
+        monkeypatch.setattr(row_groups, "MAX_GROUP_ROWS", 1)
+    out = make_dataset(tmp_path / "ds", shards, n_users=8)
+    if layout == "row groups splitting users":  # shard 0 as [0, 1 (part)] [1 (rest), 2] [3, 4]
+        user = shards[0].column("user_id").to_numpy()
+        cut = [0, int(np.searchsorted(user, 1)) + 1, int(np.searchsorted(user, 3)), user.size]
+        assert user[cut[1] - 1] == user[cut[1]] == 1  # user 1 has rows on both sides of the first cut
+        with pq.ParquetWriter(shard_path(out, 0), shards[0].schema) as w:
+            for a, b in itertools.pairwise(cut):
+                w.write_table(shards[0].slice(a, b - a))
+        assert pq.read_metadata(shard_path(out, 0)).num_row_groups == 3
+    tables = list(user_group_tables(out))
+    users = [sorted(set(t.column("user_id").to_pylist())) for _, t in tables]
+    if layout == "a row group per user":
+        assert users == [[u] for u in range(8)]
+    else:
+        assert users == [[0, 1, 2], [3, 4], [5, 6, 7]]
+    export_tabformer(out, tmp_path / "tx.csv")
+    got = list(csv.reader(io.StringIO((tmp_path / "tx.csv").read_text())))[1:]
+    assert got == expected_fields(parts[0]) + expected_fields(parts[1])

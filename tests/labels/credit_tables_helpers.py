@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import itertools
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from cardworld.io.dataset import new_manifest, write_manifest, write_table
 from cardworld.io.schema import build_table
@@ -112,3 +114,22 @@ def naive_pd_samples(
             late = any(d < s <= end and p >= 90 for s, p, _ in history)
             out.append((d, user, acct, int(late or (co is not None and d < co <= end))))
     return sorted(out)
+
+
+def regroup_statements(dataset: Path, *, accounts: int | None = None, rows: int | None = None) -> int:
+    """Rewrite DIR/statements.parquet (sorted by account) with row groups of `accounts` whole accounts or
+    of `rows` rows (accounts then span row groups); returns the number of row groups."""
+    path = dataset / "statements.parquet"
+    table = pq.read_table(path)
+    ids = table.column("account_id").to_numpy()
+    assert (np.diff(ids) >= 0).all()
+    if accounts is not None:
+        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])[::accounts]
+    else:
+        starts = np.arange(0, ids.size, rows)
+    bounds = [*starts.tolist(), ids.size]
+    with pq.ParquetWriter(path, table.schema) as w:
+        for a, b in itertools.pairwise(bounds):
+            w.write_table(table.slice(a, b - a))
+    assert pq.ParquetFile(path).metadata.num_row_groups == len(bounds) - 1
+    return len(bounds) - 1

@@ -9,11 +9,14 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
+from credit_tables_helpers import regroup_statements
 
 from cardworld.codes import DECLINE_BITS
 from cardworld.errors import InputError
 from cardworld.io.dataset import add_shard, new_manifest, write_manifest, write_shard, write_table
 from cardworld.io.schema import build_table, transactions_table
+from cardworld.labels import credit_tables
+from cardworld.labels.credit_tables import statement_chunks
 from cardworld.labels.pd_features import FEATURES, pd_features
 
 # (statement_date, balance, minimum_due, payment, payment_date or None, days_past_due, fico_score)
@@ -347,3 +350,31 @@ def test_errors(world, tmp_path):
     write_manifest(bare, new_manifest(config={}, seed=0, shard_plan=[], status="complete"))
     with pytest.raises(InputError, match="before the credit cycle"):
         pd_features(bare, samples_table(SAMPLES))
+
+
+def _split_world(path: Path, parts: int) -> Path:
+    """`write_world`'s dataset with statements in one row group per account and the transactions dealt
+    round-robin into `parts` part files, so each account's purchases lie in several of them."""
+    write_world(path, {16: A, 32: OTHER, 33: B}, TX)
+    regroup_statements(path, accounts=1)
+    tx = _transactions(TX)
+    manifest = new_manifest(config={"credit": {"enabled": True}}, seed=0, shard_plan=[], status="complete")
+    for k in range(parts):
+        add_shard(manifest, write_shard(path, k, tx.take(pa.array(np.arange(k, tx.num_rows, parts)))))
+    write_manifest(path, manifest)
+    return path
+
+
+def test_features_read_a_chunk_of_accounts_and_a_part_file_at_a_time(world, tmp_path, monkeypatch):
+    """Statements read one account at a time and purchases one part file at a time give bit-for-bit the
+    features of the one-chunk, one-part world (which test_features_by_hand checks by hand)."""
+    monkeypatch.setattr(credit_tables, "CHUNK_ROWS", 1)
+    split = _split_world(tmp_path / "split", parts=3)
+    assert len(list(statement_chunks(split, ["account_id"]))) == 3
+    assert len(list(statement_chunks(world, ["account_id"]))) == 1
+    samples = samples_table(SAMPLES)
+    assert same_features(pd_features(split, samples), pd_features(world, samples))
+    with pytest.raises(InputError, match="row 1: account 99 has no statements"):
+        pd_features(split, samples_table([(1, 16, "2015-06-20"), (6, 99, "2015-06-20")]))
+    with pytest.raises(InputError, match="row 1: account 17 has no statements"):  # between two chunks
+        pd_features(split, samples_table([(1, 16, "2015-06-20"), (1, 17, "2015-06-20")]))

@@ -8,10 +8,18 @@ import datetime as dt
 import numpy as np
 import pyarrow as pa
 import pytest
-from credit_tables_helpers import account, add_months, months, naive_pd_samples, write_credit_dataset
+from credit_tables_helpers import (
+    account,
+    add_months,
+    months,
+    naive_pd_samples,
+    regroup_statements,
+    write_credit_dataset,
+)
 
 from cardworld.errors import InputError
-from cardworld.labels import SAMPLES_SCHEMA, pd_samples
+from cardworld.labels import SAMPLES_SCHEMA, credit_tables, pd_samples
+from cardworld.labels.credit_tables import statement_chunks
 
 # Account 1 (user 1): current 2014-01..2015-06, 30 DPD 2015-07, 60 DPD 2015-08, 90 DPD 2015-09, 120, 150,
 # charged off at 180 DPD on 2015-12-01 (its last statement).
@@ -271,3 +279,23 @@ def test_no_statements_at_all(tmp_path):
     ds = write_credit_dataset(tmp_path / "empty", [])
     with pytest.raises(InputError, match="has no credit statements"):
         pd_samples(ds)
+
+
+@pytest.mark.parametrize("layout", ["accounts", "rows"])
+def test_statements_read_in_chunks_of_accounts_give_the_same_samples(tmp_path, monkeypatch, layout):
+    """Row groups of whole accounts are read one at a time (CHUNK_ROWS = 1); row groups that split an
+    account are read as one table. Either way the samples are the naive reference's, and the time split
+    (which needs every chunk's dates) is the one of a single read."""
+    statements, defaults = _random_credit_table(np.random.default_rng(4), 120)
+    ds = write_credit_dataset(tmp_path / "r", statements, defaults)
+    whole = pd_samples(ds, horizon_months=6)
+    n_groups = regroup_statements(ds, accounts=7) if layout == "accounts" else regroup_statements(ds, rows=50)
+    monkeypatch.setattr(credit_tables, "CHUNK_ROWS", 1)
+    chunks = list(statement_chunks(ds, ["account_id", "statement_date"]))
+    assert len(chunks) == (n_groups if layout == "accounts" else 1) > 0
+    assert sum(c.num_rows for c in chunks) == len(statements)
+    got = pd_samples(ds, horizon_months=6, split="account", test_share=0.5).to_pydict()
+    rows = sorted(zip(got["obs_date"], got["user_id"], got["account_id"], got["label"], strict=True))
+    span = months(min(s[2] for s in statements)[:7], max(s[2] for s in statements)[:7])
+    assert rows == naive_pd_samples(statements, defaults, [dt.date.fromisoformat(d) for d in span], 6)
+    assert pd_samples(ds, horizon_months=6).equals(whole)

@@ -1,8 +1,10 @@
-"""write_targets_parquet: output rows in input order, renamed columns, empty input, errors naming file rows."""
+"""write_targets_parquet / write_targets_dir: output rows in input order, part files streamed one at a time, the
+directory layout, renamed columns, empty input, errors naming file rows, nothing left behind on failure."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +14,7 @@ import pytest
 
 from cardworld.errors import InputError, SpecError
 from cardworld.targets import TargetSpec, compute_targets_batch
-from cardworld.targets.files import write_targets_parquet
+from cardworld.targets.files import write_targets_dir, write_targets_parquet
 
 T0 = 1_700_000_000
 # Each depends on the order of a user's rows at equal times (count and 2tx windows run by row position).
@@ -199,3 +201,174 @@ def test_existing_output_is_refused_before_the_input_is_read(tmp_path):
     with pytest.raises(InputError, match="already exists"):
         write_targets_parquet(tmp_path / "tx.parquet", SPECS, out)
     assert out.read_text() == "keep me"
+
+
+# --- part files: streamed one at a time, the directory layout, runners, failures ---
+
+
+def _parts_dir(tmp_path: Path, *, spanning: bool = False, statistics: bool = True) -> tuple[Path, dict]:
+    """Three part files (names out of write order) of shuffled rows; users 0-2, 3-5, 6-8 (ascending from
+    part to part) or, `spanning`, each part holding users of every range."""
+    cols = _shuffled(n=270, seed=11)
+    if not spanning:
+        cols["user_id"] = np.arange(270) // 30  # 30 rows a user, 3 users a part
+    d = tmp_path / "parts"
+    d.mkdir()
+    for name, lo in (("part-c.parquet", 180), ("part-a.parquet", 0), ("part-b.parquet", 90)):
+        chunk = {k: v[lo : lo + 90] for k, v in cols.items()}
+        order = np.random.default_rng(lo).permutation(90)  # each part's rows out of (user, time) order
+        chunk = {k: v[order] for k, v in chunk.items()}
+        pq.write_table(_table(chunk), d / name, write_statistics=statistics)
+        cols = {k: np.concatenate([v[:lo], chunk[k], v[lo + 90 :]]) for k, v in cols.items()}
+    cols["row"] = np.arange(270)  # the input position: parts in name order, rows in file order
+    return d, cols
+
+
+def _recording_reads(monkeypatch) -> list[str]:
+    """The sources read_transactions is called with, in order."""
+    import cardworld.targets.files as files
+
+    calls: list[str] = []
+    real = files.read_transactions
+
+    def record(source, **kwargs):
+        calls.append(Path(source).name)
+        return real(source, **kwargs)
+
+    monkeypatch.setattr(files, "read_transactions", record)
+    return calls
+
+
+def test_parts_whose_users_ascend_are_read_one_at_a_time(tmp_path, monkeypatch):
+    d, cols = _parts_dir(tmp_path)
+    calls = _recording_reads(monkeypatch)
+    out = tmp_path / "y.parquet"
+    assert write_targets_parquet(d, SPECS, out, batch_users=2) == 270
+    assert calls == ["part-a.parquet", "part-b.parquet", "part-c.parquet"]  # never the whole directory
+    np.testing.assert_array_equal(pq.read_table(out).column("user_id").to_numpy(), cols["user_id"])
+    np.testing.assert_array_equal(_targets(out), _expected_in_input_order(cols))
+
+
+@pytest.mark.parametrize("statistics", [True, False])
+def test_users_spanning_parts_are_read_whole(tmp_path, monkeypatch, statistics):
+    """With statistics the spanning is seen before reading; without, in the second part: start again."""
+    d, cols = _parts_dir(tmp_path, spanning=True, statistics=statistics)
+    calls = _recording_reads(monkeypatch)
+    out = tmp_path / "y.parquet"
+    write_targets_parquet(d, SPECS, out, batch_users=3)
+    assert calls == (["parts"] if statistics else ["part-a.parquet", "part-b.parquet", "parts"])
+    np.testing.assert_array_equal(_targets(out), _expected_in_input_order(cols))
+
+
+def test_a_directory_output_has_the_input_parts_names_and_rows(tmp_path):
+    d, cols = _parts_dir(tmp_path)
+    single, parts = tmp_path / "y.parquet", tmp_path / "y"
+    write_targets_parquet(d, SPECS, single)
+    assert write_targets_dir(d, SPECS, parts, batch_users=2) == 270
+    assert sorted(p.name for p in parts.iterdir()) == ["part-a.parquet", "part-b.parquet", "part-c.parquet"]
+    for name, lo in (("part-a.parquet", 0), ("part-b.parquet", 90), ("part-c.parquet", 180)):
+        got = pq.read_table(parts / name)
+        np.testing.assert_array_equal(got.column("user_id").to_numpy(), cols["user_id"][lo : lo + 90])
+        np.testing.assert_array_equal(_targets(parts / name), _expected_in_input_order(cols)[lo : lo + 90])
+    assert pq.read_table(parts).equals(pq.read_table(single))  # in name order: the one file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["parts", "y", "y.parquet"]  # no build dir left
+
+
+def test_parts_finishing_in_any_order_write_the_same_bytes(tmp_path):
+    d, _ = _parts_dir(tmp_path)
+    done_order = []
+
+    def backwards(fn, tasks, done):
+        for k in sorted(tasks, reverse=True):
+            done_order.append(k)
+            done(k, fn(*tasks[k]))
+
+    write_targets_dir(d, SPECS, tmp_path / "here")
+    write_targets_dir(d, SPECS, tmp_path / "backwards", runner=backwards)
+    assert done_order == [2, 1, 0]
+    for name in ("part-a.parquet", "part-b.parquet", "part-c.parquet"):
+        assert (tmp_path / "here" / name).read_bytes() == (tmp_path / "backwards" / name).read_bytes()
+
+
+def test_a_directory_output_needs_each_users_rows_in_one_part(tmp_path):
+    d, _ = _parts_dir(tmp_path, spanning=True)
+    with pytest.raises(InputError, match=r"part-b\.parquet' holds user \d+, but the earlier part") as err:
+        write_targets_dir(d, SPECS, tmp_path / "y")
+    assert "write_targets_parquet" in str(err.value)
+    assert "--out FILE.parquet" in err.value.for_cli()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["parts"]
+
+
+@pytest.mark.parametrize("layout", ["file", "dir"])
+def test_a_failure_in_the_last_part_leaves_nothing(tmp_path, layout):
+    d, _ = _parts_dir(tmp_path)
+    bad = pq.read_table(d / "part-c.parquet").to_pydict()
+    bad["amount"][50] = float("nan")
+    pq.write_table(pa.table(bad), d / "part-c.parquet")
+    write = write_targets_parquet if layout == "file" else write_targets_dir
+    out = tmp_path / ("y.parquet" if layout == "file" else "y")
+    with pytest.raises(InputError, match=r"part-c\.parquet': column 'amount' at row 50 is nan"):
+        write(d, SPECS, out, batch_users=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["parts"]
+
+
+def test_a_directory_output_is_replaced_only_with_overwrite_and_only_a_targets_one(tmp_path):
+    d, _ = _parts_dir(tmp_path)
+    out = tmp_path / "y"
+    out.mkdir()
+    (out / "part-z.parquet").write_text("stale")
+    with pytest.raises(InputError, match="is not empty") as err:
+        write_targets_dir(d, SPECS, out)
+    assert "--overwrite" in err.value.for_cli()
+    write_targets_dir(d, SPECS, out, overwrite=True)
+    assert sorted(p.name for p in out.iterdir()) == ["part-a.parquet", "part-b.parquet", "part-c.parquet"]
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match=r"notes\.txt, which are not targets part files"):
+        write_targets_dir(d, SPECS, out, overwrite=True)
+    assert (out / "notes.txt").read_text() == "mine"
+    inputs = sorted(p.read_bytes() for p in d.iterdir())
+    with pytest.raises(InputError, match="holds the input part files"):
+        write_targets_dir(d, SPECS, d, overwrite=True)
+    assert sorted(p.read_bytes() for p in d.iterdir()) == inputs
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> Path:
+    from cardworld.config import load_config
+    from cardworld.engine.run import generate
+
+    out = tmp_path_factory.mktemp("world") / "w"
+    generate(load_config(consumers=5, shard_size=2, start="2019-01-01", end="2019-06-30", seed=3), out)
+    return out
+
+
+@pytest.mark.parametrize("layout", ["file", "dir"])
+def test_a_shard_the_manifest_lists_must_be_there(world, tmp_path, layout):
+    ds = tmp_path / "w"
+    shutil.copytree(world, ds)
+    (ds / "transactions" / "part-00001.parquet").unlink()
+    write = write_targets_parquet if layout == "file" else write_targets_dir
+    with pytest.raises(InputError, match=r"part-00001\.parquet' is missing: the manifest"):
+        write(ds, SPECS, tmp_path / ("y.parquet" if layout == "file" else "y"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w"]
+
+
+def test_a_dataset_gives_one_output_part_per_shard(world, tmp_path):
+    single, parts = tmp_path / "y.parquet", tmp_path / "y"
+    n = write_targets_parquet(world, SPECS, single)
+    assert write_targets_dir(world, SPECS, parts) == n > 0
+    assert sorted(p.name for p in parts.iterdir()) == [f"part-0000{k}.parquet" for k in range(3)]
+    assert pq.read_table(parts).equals(pq.read_table(single))
+    for k in range(3):
+        rows = pq.read_metadata(world / "transactions" / f"part-0000{k}.parquet").num_rows
+        assert pq.read_metadata(parts / f"part-0000{k}.parquet").num_rows == rows
+
+
+def test_a_directory_output_does_not_replace_a_file(tmp_path):
+    d, _ = _parts_dir(tmp_path)
+    (tmp_path / "y").write_text("keep me")
+    with pytest.raises(InputError, match="exists and is not a directory") as err:
+        write_targets_dir(d, SPECS, tmp_path / "y", overwrite=True)
+    assert "write_targets_parquet" in str(err.value)
+    assert "ending in .parquet" in err.value.for_cli()
+    assert (tmp_path / "y").read_text() == "keep me"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -12,12 +14,26 @@ from cardworld.cli.app import app, console, err_console, progress_bar
 
 TARGETS_HELP = (
     "Compute synthetic targets for every transaction of INPUT and write them to OUT.\n\n"
-    "Row i of OUT is row i of INPUT (files in name order, rows in file order), so OUT lines up with INPUT "
-    "row by row, even where a user has several rows at the same time. Each user's rows are put in time "
-    "order to compute (a stable sort: equal times keep their INPUT order) and the targets are written "
-    "back in INPUT's order. Input already sorted by user and time, like a cardworld dataset, is processed "
-    "in batches of users; unsorted input holds all targets in memory until they are written."
+    "OUT ending in .parquet is one file. Row i of OUT is row i of INPUT (files in name order, rows in file "
+    "order), so OUT lines up with INPUT row by row, even where a user has several rows at the same time. "
+    "Any other OUT is a directory with one part file per INPUT part file, under the same name, whose row i "
+    "is row i of that part; --dask computes the parts on a Dask cluster.\n\n"
+    "Each user's rows are put in time order to compute (a stable sort: equal times keep their INPUT order) "
+    "and the targets are written back in INPUT's order. When the users ascend from part file to part file, "
+    "as in a cardworld dataset, INPUT is read, computed and written one part file at a time, so memory "
+    "holds one part; otherwise (one OUT file only) INPUT is read whole and all targets are held until "
+    "written. Nothing is left at OUT unless all of it was written."
 )
+_DASK_HELP = (
+    "Compute the part files on a Dask cluster: local (one worker per CPU), local:N, or a scheduler's "
+    "tcp://HOST:PORT. OUT must be a directory, on a filesystem the workers share."
+)
+
+
+def writes_directory(out: Path) -> bool:
+    """Whether --out names a directory: a path without the .parquet suffix that is not an existing file,
+    FIFO or device (those are written as one file, as before)."""
+    return out.is_dir() or (not out.exists() and out.suffix.lower() != ".parquet")
 
 
 @app.command(help=TARGETS_HELP)
@@ -33,7 +49,8 @@ def targets(
         Path,
         typer.Option(
             "--out",
-            help="Parquet file to write: user_id, timestamp, one column per output, in INPUT's row order.",
+            help="FILE.parquet: one file, user_id, timestamp, one column per output, in INPUT's row order; "
+            "or DIR: one such file per INPUT part file.",
         ),
     ],
     user_col: Annotated[str, typer.Option(help="INPUT's column of integer user ids.")] = "user_id",
@@ -46,6 +63,7 @@ def targets(
         typer.Option(help="INPUT's column of merchant category codes (read only if a spec filters on MCC)."),
     ] = "mcc",
     batch_users: Annotated[int, typer.Option(min=1, help="Users per kernel call (bounds memory).")] = 256,
+    dask: Annotated[str | None, typer.Option("--dask", metavar="ADDRESS", help=_DASK_HELP)] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
     allow_empty: Annotated[
         bool, typer.Option(help="Write an empty OUT when INPUT has no rows, instead of failing.")
@@ -53,31 +71,50 @@ def targets(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """`cardworld targets`: see TARGETS_HELP (typer keeps a docstring's line breaks)."""
+    from cardworld.errors import InputError
     from cardworld.targets import load_target_specs, output_names
-    from cardworld.targets.files import write_targets_parquet
 
+    to_dir = writes_directory(out)
+    if dask is not None and not to_dir:
+        raise InputError(
+            f"--dask computes one part file per input part into a directory, but --out {str(out)!r} names "
+            "one file; give --out a directory path (without the .parquet suffix), or leave out --dask"
+        )
     specs = load_target_specs(spec)
+    options = {
+        "user_col": user_col,
+        "time_col": time_col,
+        "amount_col": amount_col,
+        "mcc_col": mcc_col,
+        "batch_users": batch_users,
+        "overwrite": overwrite,
+        "allow_empty": allow_empty,
+    }
+    with ExitStack() as stack:
+        runner = None
+        if dask is not None:  # connect first: an unreachable scheduler fails before any work
+            from cardworld.engine.cluster import open_client, run_on_dask
+
+            runner = partial(run_on_dask, stack.enter_context(open_client(dask)), what="part")
+        rows = _run(input, specs, out, to_dir, runner, options, quiet)
+    if not quiet:
+        where = f"{out}/ ({sum(1 for _ in out.glob('*.parquet'))} part files)" if to_dir else str(out)
+        err_console.print(f"wrote {rows:,} rows x {len(output_names(specs))} targets to {where}")
+
+
+def _run(input: Path, specs, out: Path, to_dir: bool, runner, options: dict, quiet: bool) -> int:
+    """write_targets_dir or write_targets_parquet under a progress bar (rows done of all)."""
+    from cardworld.targets.files import write_targets_dir, write_targets_parquet
+
     with progress_bar(quiet) as progress:
         task = progress.add_task("targets", total=None, start=False, visible=False)
 
         def report(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total, visible=True)
 
-        rows = write_targets_parquet(
-            input,
-            specs,
-            out,
-            user_col=user_col,
-            time_col=time_col,
-            amount_col=amount_col,
-            mcc_col=mcc_col,
-            batch_users=batch_users,
-            overwrite=overwrite,
-            allow_empty=allow_empty,
-            progress=report,
-        )
-    if not quiet:
-        err_console.print(f"wrote {rows:,} rows x {len(output_names(specs))} targets to {out}")
+        if to_dir:
+            return write_targets_dir(input, specs, out, progress=report, runner=runner, **options)
+        return write_targets_parquet(input, specs, out, progress=report, **options)
 
 
 @app.command()

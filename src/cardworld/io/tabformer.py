@@ -17,15 +17,17 @@ then time (a stable sort of each shard by (user, card); users never span shards)
 throughout, as in TabFormer's own file: whether fraud leaked a card is a debugging truth (it stays in
 ``cards.parquet``), not a feature.
 
-The export streams: one shard at a time, formatted by a numba kernel straight into a byte buffer that is
-written in blocks. Every output is written under a temporary name and renamed only when all of them are
-complete.
+The export streams: a run of whole-user row groups at a time (a shard's row groups never split a user
+and hold at most 65,536 rows, io.row_groups; row groups that do split one are read together), formatted
+by a numba kernel straight into a byte buffer that is written in blocks. Memory holds one such run, the
+buffer, and the consumers and cards tables for the sd254 files. Every output is written under a temporary
+name and renamed only when all of them are complete.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,13 +35,14 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from numba import njit
 
 from cardworld.dates import SECONDS_PER_DAY, SECONDS_PER_HOUR, civil_date
 from cardworld.errors import FIX, Fix, InputError, option_fix
 from cardworld.io.atomic import atomic_output
 from cardworld.io.cards import latest_card_issues
-from cardworld.io.dataset import iter_shards, read_manifest, read_table
+from cardworld.io.dataset import list_shards, read_manifest, read_table
 from cardworld.io.schema import conform
 from cardworld.io.sd254 import (
     SD254_CARDS_HEADER,
@@ -121,8 +124,7 @@ def export_tabformer(
             None if cards_csv is None else stack.enter_context(atomic_output(cards_csv, overwrite=overwrite))
         )
         with open(tx_tmp, "wb") as f:
-            shards = iter_shards(directory, _COLUMNS, dictionary_columns=_STRING_COLUMNS)
-            n_rows, max_time = write_tabformer_transactions(shards, f)
+            n_rows, max_time = write_tabformer_transactions(user_group_tables(directory), f)
         n_users = n_cards = None
         year = end_year
         if users_tmp is not None:
@@ -142,6 +144,54 @@ def export_tabformer(
 
 # ---------------------------------------------------------------------------------------------------------
 # Transactions
+
+
+def user_group_tables(directory: str | os.PathLike) -> Iterator[tuple[Path, pa.Table]]:
+    """(shard path, table) of each run of row groups of whole users of each transactions shard, in order,
+    with the columns the CSV needs (string columns as dictionaries), contract types."""
+    for path in list_shards(directory):
+        where = f"file {str(path)!r}"
+        if not path.is_file():
+            raise InputError(
+                f"{where} is missing; the dataset is incomplete: re-run it (or restore the file)"
+            )
+        try:
+            pf = pq.ParquetFile(path, read_dictionary=list(_STRING_COLUMNS))
+            if missing := [c for c in _COLUMNS if c not in pf.schema_arrow.names]:
+                raise InputError(
+                    f"{where} has no column(s) {', '.join(missing)}; it is not a transactions shard"
+                )
+            runs = _whole_user_runs(pf.metadata)
+            tables = (pf.read_row_groups(run, columns=list(_COLUMNS)) for run in runs)
+            for table in tables:
+                yield path, conform("transactions", table, where=where, subset=True, keep_dictionary=True)
+        except (pa.ArrowException, OSError) as e:
+            raise InputError(
+                f"{where} is not a readable Parquet file ({e}); it is damaged: re-run the dataset"
+            ) from e
+
+
+def _whole_user_runs(md: pq.FileMetaData) -> list[list[int]]:
+    """Row groups to read together so that no user spans two runs, from the user_id statistics; one run
+    of every row group when a row group has none."""
+    names = [md.schema.column(j).path for j in range(md.num_columns)]
+    everything = [list(range(md.num_row_groups))] if md.num_row_groups else []
+    if "user_id" not in names:
+        return everything
+    j = names.index("user_id")
+    runs: list[list[int]] = []
+    last = None
+    for i in range(md.num_row_groups):
+        stats = md.row_group(i).column(j).statistics
+        if md.row_group(i).num_rows == 0:
+            continue
+        if stats is None or not stats.has_min_max:
+            return everything
+        if last is None or stats.min > last:
+            runs.append([])
+        runs[-1].append(i)
+        last = stats.max if last is None else max(last, stats.max)
+    return runs or everything
 
 
 def write_tabformer_transactions(
@@ -437,6 +487,7 @@ __all__ = [
     "export_tabformer",
     "latest_card_issues",
     "tabformer_bytes",
+    "user_group_tables",
     "write_sd254_cards",
     "write_sd254_users",
     "write_tabformer_transactions",

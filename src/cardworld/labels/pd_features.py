@@ -6,11 +6,17 @@
 Vectorised over samples (sorts, cumulative sums and searchsorted; loops only over a handful of statement
 offsets): 200k samples of a 1,000-consumer, 14-year world take about 2-3 s, most of it reading the
 transactions. The features are listed in `pd_features`' docstring.
+
+Memory: the statements are read a chunk of whole accounts at a time (credit_tables.history_chunks) and
+the transactions one part file at a time, each part's purchases adding its share of every window sum
+(whole cents, so exact whatever the parts); what stays is per sample (the features), per account (ids,
+owners, opening dates) and per card (cards.parquet's account of each card).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import numpy as np
@@ -20,7 +26,7 @@ import pyarrow.compute as pc
 from cardworld.dates import SECONDS_PER_DAY
 from cardworld.errors import InputError
 from cardworld.io.dataset import iter_shards, read_table
-from cardworld.labels.credit_tables import CreditHistory, read_credit_history
+from cardworld.labels.credit_tables import CreditHistory, check_credit_dataset, history_chunks
 from cardworld.labels.observation import add_months
 
 CASH_ADVANCE_MCC = 4829  # money transfers: issuers treat them as quasi-cash, i.e. cash advances
@@ -41,6 +47,8 @@ FEATURES = (
 )
 _KEYS = ("user_id", "account_id", "obs_date")
 _STATEMENT_VALUES = ("balance", "minimum_due", "payment", "payment_date", "apr", "credit_limit", "fico_score")
+_SPEND_FEATURES = ("cash_advance_share", "spend_trend")
+_STATEMENT_FEATURES = tuple(f for f in FEATURES if f not in (*_SPEND_FEATURES, "account_age_months"))
 _CENT = 0.005
 NO_PAY = np.iinfo(np.int64).max // 4  # "never paid": later than any observation date
 
@@ -91,10 +99,10 @@ def pd_features(dataset: str | os.PathLike, samples: pa.Table) -> pa.Table:
     lacks a column or has nulls, or a sample's account is not a credit account of this user in `dataset`.
     """
     user, acct, day = _sample_keys(samples)
-    st = _read_statements(dataset)
-    group = _account_numbers(st, user, acct, str(dataset))
-    feats = _statement_features(st, group, day)
-    feats.update(_spend_features(dataset, st, group, day))
+    check_credit_dataset(dataset)
+    feats, accounts, owners = _statement_pass(dataset, acct, day)
+    group = _account_numbers(accounts, owners, user, acct, str(dataset))
+    feats.update(_spend_features(dataset, accounts, group, day))
     feats["account_age_months"] = _account_age(dataset, acct, day)
     types = (pa.int32(), pa.int64(), pa.date32())
     cols = [samples.column(k).cast(t).combine_chunks() for k, t in zip(_KEYS, types, strict=True)]
@@ -127,16 +135,13 @@ def _sample_keys(samples: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return user, samples.column("account_id").to_numpy().astype(np.int64), day
 
 
-def _read_statements(dataset: str | os.PathLike) -> _Statements:
-    h = read_credit_history(dataset)  # the checks and errors of pd_samples
-    t = read_table(dataset, "statements", ["account_id", "statement_date", *_STATEMENT_VALUES])
-    day = t.column("statement_date").cast(pa.int32()).to_numpy().astype(np.int64)
-    order = np.lexsort((day, t.column("account_id").to_numpy()))  # CreditHistory's row order
+def _statements(h: CreditHistory, values: pa.Table) -> _Statements:
+    """A chunk's _Statements: its history and value columns (_STATEMENT_VALUES, in the history's order)."""
 
     def col(name: str) -> np.ndarray:
-        return t.column(name).to_numpy().astype(np.float64)[order]
+        return values.column(name).to_numpy().astype(np.float64)
 
-    pay = pc.fill_null(t.column("payment_date").cast(pa.int32()), -1).to_numpy().astype(np.int64)[order]
+    pay = pc.fill_null(values.column("payment_date").cast(pa.int32()), -1).to_numpy().astype(np.int64)
     start = np.flatnonzero(np.r_[True, h.account[1:] != h.account[:-1]]) if h.n_rows else np.zeros(0, int)
     return _Statements(
         h=h,
@@ -152,18 +157,50 @@ def _read_statements(dataset: str | os.PathLike) -> _Statements:
     )
 
 
-def _account_numbers(st: _Statements, user: np.ndarray, acct: np.ndarray, where: str) -> np.ndarray:
-    """Each sample's account number in `st` (0..n_accounts-1); an unknown account or user is an error."""
-    pos = np.searchsorted(st.accounts, acct)
-    found = pos < st.accounts.size
-    found[found] = st.accounts[pos[found]] == acct[found]
+def _statement_pass(
+    dataset: str | os.PathLike, acct: np.ndarray, day: np.ndarray
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """The statement features of every sample whose account has statements (NaN for the others), chunk
+    of accounts by chunk, with the sorted ids of the accounts that have statements and their users."""
+    out = {name: np.full(acct.size, np.nan) for name in _STATEMENT_FEATURES}
+    order = np.argsort(acct, kind="stable")
+    by_account = acct[order]
+    accounts, owners = [], []
+    for h, values in history_chunks(dataset, _STATEMENT_VALUES):
+        if h.n_rows == 0:
+            continue
+        st = _statements(h, values)
+        accounts.append(st.accounts)
+        owners.append(h.user_id[st.start])
+        lo = np.searchsorted(by_account, st.accounts[0], "left")
+        hi = np.searchsorted(by_account, st.accounts[-1], "right")
+        idx = order[lo:hi]  # the samples in this chunk's range of account ids
+        pos = np.minimum(np.searchsorted(st.accounts, acct[idx]), st.accounts.size - 1)
+        here = st.accounts[pos] == acct[idx]  # the others have no statements: an error, said later
+        idx, pos = idx[here], pos[here]
+        if idx.size:
+            for name, feature in _statement_features(st, pos, day[idx]).items():
+                out[name][idx] = feature
+    if not accounts:
+        return out, np.zeros(0, np.int64), np.zeros(0, np.int32)
+    return out, np.concatenate(accounts), np.concatenate(owners)  # chunks ascend: sorted
+
+
+def _account_numbers(
+    accounts: np.ndarray, owners: np.ndarray, user: np.ndarray, acct: np.ndarray, where: str
+) -> np.ndarray:
+    """Each sample's account number (0..n_accounts-1 into the sorted `accounts`); an unknown account or
+    user is an error."""
+    pos = np.searchsorted(accounts, acct)
+    found = pos < accounts.size
+    found[found] = accounts[pos[found]] == acct[found]
     if not found.all():
         i = int(np.flatnonzero(~found)[0])
         raise InputError(
             f"samples row {i}: account {int(acct[i])} has no statements in dataset {where!r}; pass samples "
             "made from this dataset (pd_samples of the same directory)"
         )
-    owner = st.h.user_id[st.start[pos]].astype(np.int64)
+    owner = owners[pos].astype(np.int64)
     if (owner != user).any():
         i = int(np.flatnonzero(owner != user)[0])
         raise InputError(
@@ -290,51 +327,57 @@ def _card_accounts(dataset: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     return code, cards.column("account_id").to_numpy().astype(np.int64)[first]
 
 
-def _purchases(dataset: str | os.PathLike, st: _Statements, wanted: np.ndarray) -> tuple[np.ndarray, ...]:
-    """(account number, timestamp s, amount in cents, at MCC 4829) of the approved purchases on the wanted
-    accounts' cards, sorted by (account number, time); read shard by shard, keeping only those rows."""
-    none = np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, bool)
+def _shard_purchases(
+    dataset: str | os.PathLike, accounts: np.ndarray, wanted: np.ndarray
+) -> Iterator[tuple[np.ndarray, ...]]:
+    """Per transactions part file: (account number, timestamp s, amount in cents, at MCC 4829) of the
+    approved purchases on the wanted accounts' cards, sorted by (account number, time)."""
     if not wanted.any():
-        return none
+        return
     code, card_acct = _card_accounts(dataset)
-    parts = []
     cols = ["user_id", "card_id", "timestamp", "amount", "mcc", "errors"]
     for _, tx in iter_shards(dataset, cols):
         c = tx.column("user_id").to_numpy().astype(np.int64) * 65536 + tx.column("card_id").to_numpy()
         pos = np.minimum(np.searchsorted(code, c), max(code.size - 1, 0))
         acct = np.where(code[pos] == c, card_acct[pos], -1) if code.size else np.full(c.size, -1)
-        g = np.minimum(np.searchsorted(st.accounts, acct), max(st.accounts.size - 1, 0))
+        g = np.minimum(np.searchsorted(accounts, acct), max(accounts.size - 1, 0))
         amount = tx.column("amount").to_numpy()
-        keep = (st.accounts[g] == acct) & wanted[g] & (amount > 0) & tx.column("errors").is_null().to_numpy()
-        t = tx.column("timestamp").cast(pa.int64()).to_numpy()
+        keep = (accounts[g] == acct) & wanted[g] & (amount > 0) & tx.column("errors").is_null().to_numpy()
+        t = tx.column("timestamp").cast(pa.int64()).to_numpy()[keep]
+        g = g[keep]
+        order = np.lexsort((t, g))
         cents = np.round(amount[keep] * 100).astype(np.int64)
-        parts.append((g[keep], t[keep], cents, tx.column("mcc").to_numpy()[keep] == CASH_ADVANCE_MCC))
-    if not parts:
-        return none
-    g, t, a, ca = (np.concatenate(x) for x in zip(*parts, strict=True))
-    order = np.lexsort((t, g))
-    return g[order], t[order], a[order], ca[order]
+        advance = tx.column("mcc").to_numpy()[keep] == CASH_ADVANCE_MCC
+        yield g[order], t[order], cents[order], advance[order]
 
 
 def _spend_features(
-    dataset: str | os.PathLike, st: _Statements, group: np.ndarray, d: np.ndarray
+    dataset: str | os.PathLike, accounts: np.ndarray, group: np.ndarray, d: np.ndarray
 ) -> dict[str, np.ndarray]:
-    wanted = np.zeros(st.accounts.size, dtype=bool)
+    wanted = np.zeros(accounts.size, dtype=bool)
     wanted[group] = True
-    g, t, amount, advance = _purchases(dataset, st, wanted)
     now = d * SECONDS_PER_DAY
     m3, m9 = add_months(d, -3) * SECONDS_PER_DAY, add_months(d, -9) * SECONDS_PER_DAY
-    ix = _Index.of(g, t, now, m9)
-    # whole cents: integer running sums are exact, so other accounts' rows never change a window's sum
-    spent = np.r_[0, np.cumsum(amount)]
-    advanced = np.r_[0, np.cumsum(np.where(advance, amount, 0))]
-    at_now, at_m3, at_m9 = ix.before(group, now), ix.before(group, m3), ix.before(group, m9)
-    recent = (spent[at_now] - spent[at_m3]).astype(np.float64)
-    earlier = (spent[at_m3] - spent[at_m9]).astype(np.float64)
-    cash = (advanced[at_now] - advanced[at_m3]).astype(np.float64)
+    # Window sums in whole cents, one part file's share at a time: integer sums are exact, so adding the
+    # parts gives what one pass over every purchase would (an account's rows may lie in several parts).
+    recent, earlier, cash = (np.zeros(d.size, np.int64) for _ in range(3))
+    order = np.argsort(group, kind="stable")
+    by_group = group[order]
+    for g, t, amount, advance in _shard_purchases(dataset, accounts, wanted):
+        if g.size == 0:
+            continue
+        idx = order[np.searchsorted(by_group, g[0], "left") : np.searchsorted(by_group, g[-1], "right")]
+        ix = _Index.of(g, t, now[idx], m9[idx])
+        spent = np.r_[0, np.cumsum(amount)]
+        advanced = np.r_[0, np.cumsum(np.where(advance, amount, 0))]
+        at_now, at_m3, at_m9 = (ix.before(group[idx], x[idx]) for x in (now, m3, m9))
+        recent[idx] += spent[at_now] - spent[at_m3]
+        earlier[idx] += spent[at_m3] - spent[at_m9]
+        cash[idx] += advanced[at_now] - advanced[at_m3]
+    recent_f, earlier_f = recent.astype(np.float64), earlier.astype(np.float64)
     return {
-        "cash_advance_share": np.where(recent > 0, cash / np.maximum(recent, 1.0), 0.0),
-        "spend_trend": np.where(earlier > 0, (recent / 3) / (np.maximum(earlier, 1.0) / 6), np.nan),
+        "cash_advance_share": np.where(recent_f > 0, cash / np.maximum(recent_f, 1.0), 0.0),
+        "spend_trend": np.where(earlier_f > 0, (recent_f / 3) / (np.maximum(earlier_f, 1.0) / 6), np.nan),
     }
 
 

@@ -4,7 +4,9 @@ dataset directory's statements and defaults.
     table = pd_samples("out/world", horizon_months=12)    # user_id, account_id, obs_date, label, split
 
 Vectorised over statement rows (sorts and searchsorted; no Python loop over rows or accounts), so millions
-of statements take seconds. The semantics are in `pd_samples`' docstring.
+of statements take seconds. The statements are read in chunks of whole accounts (credit_tables.history_chunks),
+so memory holds one chunk's statements and the samples found so far, never every statement at once. The
+semantics are in `pd_samples`' docstring.
 """
 
 from __future__ import annotations
@@ -16,7 +18,12 @@ import numpy as np
 import pyarrow as pa
 
 from cardworld.errors import FIX, Fix, InputError
-from cardworld.labels.credit_tables import CreditHistory, read_credit_history
+from cardworld.labels.credit_tables import (
+    CreditHistory,
+    check_credit_dataset,
+    history_chunks,
+    statement_chunks,
+)
 from cardworld.labels.observation import (
     TEST_FROM_FIX,
     add_months,
@@ -111,42 +118,68 @@ def pd_samples(
     horizon = _positive_int(horizon_months, "horizon_months", "--horizon-months", "the label horizon")
     _check_options(split, test_share, seed)
     obs = None if dates is None else observation_days(dates)  # date errors before reading the dataset
-    history = read_credit_history(dataset)
-    if history.n_rows == 0:
-        raise InputError(
-            f"dataset {str(dataset)!r} has no credit statements (no consumer holds a credit account), so it "
-            "has no PD samples; generate a world with more consumers"
-        )
-    first, last = int(history.day.min()), int(history.day.max())
+    check_credit_dataset(dataset)
+    first, last = _date_range(dataset)
     if obs is None:
         obs = month_starts(first, last, every)
-    rows, d = _current_pairs(history, obs)
-    if rows.size == 0:
+    user, acct, d, end, label, n_current, latest = _samples(dataset, obs, horizon, last)
+    if n_current == 0:
         raise InputError(
             f"no PD samples: no credit account is current (billed in the last month, 0 days past "
             f"due) at any of the {obs.size} observation dates from {day_text(obs[0])} to "
             f"{day_text(obs[-1])}; the statements run from {day_text(first)} to {day_text(last)}"
         )
-    end = add_months(d, horizon)
-    known = end <= last
-    if not known.any():
+    if d.size == 0:
         raise InputError(
             f"no PD samples: every label window of {horizon} months ends after the last statement date "
-            f"{day_text(last)} (the latest current observation date is {day_text(d.max())}); {FIX}",
+            f"{day_text(last)} (the latest current observation date is {day_text(latest)}); {FIX}",
             fix=Fix(
                 "pass a smaller horizon_months, or earlier dates",
                 "pass a smaller --horizon-months, or earlier --dates",
             ),
         )
-    rows, d, end = rows[known], d[known], end[known]
-    label = _labels(history, rows, d, end)
-    acct = history.account_id[rows]
     if split == "time":
         start = None if test_from is None else _test_start(test_from, first, last)
         keep, is_test = time_split(d, end, start, test_share, horizon)
     else:
         keep, is_test = account_split(acct, test_share, int(seed))
-    return _table(history.user_id[rows][keep], acct[keep], d[keep], label[keep], is_test[keep])
+    return _table(user, acct, d, label, is_test, keep)
+
+
+def _date_range(dataset: str | os.PathLike) -> tuple[int, int]:
+    """The first and last statement dates (day numbers), reading only that column, a chunk at a time."""
+    lo, hi = None, None
+    for chunk in statement_chunks(dataset, ["statement_date"]):
+        if chunk.num_rows:
+            days = chunk.column("statement_date").cast(pa.int32()).to_numpy()
+            lo = int(days.min()) if lo is None else min(lo, int(days.min()))
+            hi = int(days.max()) if hi is None else max(hi, int(days.max()))
+    if lo is None or hi is None:
+        raise InputError(
+            f"dataset {str(dataset)!r} has no credit statements (no consumer holds a credit account), so it "
+            "has no PD samples; generate a world with more consumers"
+        )
+    return lo, hi
+
+
+def _samples(dataset: str | os.PathLike, obs: np.ndarray, horizon: int, last: int) -> tuple[Any, ...]:
+    """(user, account, d, window end, label) of the current pairs whose label is known (window end <= last),
+    chunk of accounts by chunk, then how many pairs were current and the latest current date (or None)."""
+    parts, n_current, latest = [], 0, None
+    for h, _ in history_chunks(dataset):
+        rows, d = _current_pairs(h, obs)
+        if rows.size == 0:
+            continue
+        n_current += rows.size
+        latest = int(d.max()) if latest is None else max(latest, int(d.max()))
+        end = add_months(d, horizon)
+        known = end <= last
+        rows, d, end = rows[known], d[known], end[known]
+        if rows.size:
+            parts.append((h.user_id[rows], h.account_id[rows], d, end, _labels(h, rows, d, end)))
+    if not parts:
+        parts = [(np.zeros(0, np.int32), *(np.zeros(0, np.int64) for _ in range(3)), np.zeros(0, np.int8))]
+    return (*(np.concatenate(c) for c in zip(*parts, strict=True)), n_current, latest)
 
 
 def _test_start(test_from: Any, first: int, last: int) -> int:
@@ -200,17 +233,19 @@ def _labels(h: CreditHistory, rows: np.ndarray, d: np.ndarray, end: np.ndarray) 
 
 
 def _table(
-    user: np.ndarray, acct: np.ndarray, d: np.ndarray, label: np.ndarray, test: np.ndarray
+    user: np.ndarray, acct: np.ndarray, d: np.ndarray, label: np.ndarray, test: np.ndarray, keep: np.ndarray
 ) -> pa.Table:
-    order = np.lexsort((acct, user, d))
-    names = np.array(["train", "test"], dtype=object)
+    """The kept samples sorted by (obs_date, user, account), each column taken once (no Python objects)."""
+    kept = np.flatnonzero(keep)
+    order = kept[np.lexsort((acct[kept], user[kept], d[kept]))]
+    split = pa.DictionaryArray.from_arrays(pa.array(test[order], pa.int8()), pa.array(["train", "test"]))
     return pa.Table.from_arrays(
         [
             pa.array(user[order], pa.int32()),
             pa.array(acct[order], pa.int64()),
             pa.array(d[order].astype(np.int32), pa.int32()).cast(pa.date32()),
             pa.array(label[order], pa.int8()),
-            pa.array(names[test[order].astype(np.int64)], pa.string()),
+            split.cast(pa.string()),
         ],
         schema=SAMPLES_SCHEMA,
     )

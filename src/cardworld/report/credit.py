@@ -7,6 +7,10 @@
 Rates are percentages and dollar-weighted like the public figures (data.economy): charged-off balances over
 the average of the statement-date totals of positive balances, annualised; 30+ DPD balances over all positive
 balances. Negative balances (credit from refunds) owe nothing and count as zero.
+
+A dataset's statements are read in chunks of whole accounts (labels.credit_tables.statement_chunks) and
+summed in whole cents, so the figures are exact whatever the chunks, and memory holds one chunk, a total
+per statement date and a few sums per year.
 """
 
 from __future__ import annotations
@@ -18,11 +22,13 @@ from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from cardworld.data.economy import PUBLIC_CHARGE_OFF, PUBLIC_DPD30, unemployment_rate
 from cardworld.engine.run import dataset_config
 from cardworld.errors import ConfigError, InputError
 from cardworld.io.dataset import MANIFEST, read_table, table_path
+from cardworld.labels.credit_tables import statement_chunks
 
 #: Statement dates a full year has (statements fall on the 1st of each month).
 MONTHS = 12
@@ -58,7 +64,7 @@ def credit_state(dataset: str | os.PathLike) -> Literal["on", "off", "empty", "a
     enabled = getattr(getattr(_config(dataset), "credit", None), "enabled", None)
     if enabled is False:
         return "off"
-    if read_table(dataset, "statements", ["account_id"]).num_rows:
+    if table_rows(dataset, "statements"):
         return "on"
     return "empty" if enabled else "off"
 
@@ -71,10 +77,12 @@ def credit_rates(dataset: str | os.PathLike) -> pa.Table:
             f"dataset {str(dataset)!r} has no statements.parquet: it was made before the credit cycle "
             "existed; generate it again to get credit statements"
         )
-    statements = read_table(dataset, "statements", _STATEMENT_COLUMNS)
+    rates = _YearRates()
+    for chunk in statement_chunks(dataset, _STATEMENT_COLUMNS):  # whole accounts a chunk
+        rates.add(chunk)
     defaults = read_table(dataset, "defaults", _DEFAULT_COLUMNS)
     credit = getattr(_config(dataset), "credit", None)
-    return rates_from_tables(statements, defaults, getattr(credit, "unemployment", None))
+    return rates.table(defaults, getattr(credit, "unemployment", None))
 
 
 def rates_from_tables(
@@ -90,46 +98,96 @@ def rates_from_tables(
     dpd30_rate / dpd30_q4: positive balances 30+ DPD over all positive balances, x 100, on the year's
     statements / its October-December ones (null without a Q4 statement). Rates are null over nothing.
     unemployment: data.economy.unemployment_rate with `unemployment` (year -> percent) as the override.
+    Balances count in whole cents.
     """
-    if statements.num_rows == 0:
-        return RATES_SCHEMA.empty_table()
-    balance = np.maximum(_np(statements["balance"], np.float64), 0.0)
-    account = _np(statements["account_id"], np.int64)
-    late = _np(statements["days_past_due"], np.int64) >= DPD30
-    dates, di = _date_index(_days(statements["statement_date"]))
-    date_year, date_month = _year_month(dates)
-    years, date_yi = np.unique(date_year, return_inverse=True)
-    ny = len(years)
-    yi, q4 = date_yi[di], (date_month >= 10)[di]
-    date_total = np.bincount(di, weights=balance, minlength=len(dates))
-    n_dates = np.bincount(date_yi, minlength=ny)
-    average = np.bincount(date_yi, weights=date_total, minlength=ny) / n_dates
+    rates = _YearRates()
+    rates.add(statements)
+    return rates.table(defaults, unemployment)
 
-    accounts = _distinct(yi, account, ny)
-    active = _distinct(yi[balance > 0], account[balance > 0], ny)
-    total = np.bincount(yi, weights=balance, minlength=ny)
-    total_late = np.bincount(yi, weights=balance * late, minlength=ny)
-    q4_total = np.bincount(yi[q4], weights=balance[q4], minlength=ny)
-    q4_late = np.bincount(yi[q4], weights=(balance * late)[q4], minlength=ny)
-    charged_off, charge_offs = _charge_offs(defaults, years)
 
-    scale = MONTHS / np.minimum(n_dates, MONTHS)
-    columns = {
-        "year": years,
-        "statement_dates": n_dates,
-        "accounts": accounts,
-        "active_accounts": active,
-        "average_balance": average,
-        "charged_off": charged_off,
-        "charge_offs": charge_offs,
-        "charge_off_rate": _percent(charged_off * scale, average),
-        "account_charge_off_rate": _percent(charge_offs, active),
-        "dpd30_rate": _percent(total_late, total),
-        "dpd30_q4": _percent(q4_late, q4_total),
-        "unemployment": unemployment_rate(years, dict(unemployment) if unemployment else None),
-    }
-    arrays = [pa.array(columns[f.name]).cast(f.type) for f in RATES_SCHEMA]  # pa.array keeps a null mask
-    return pa.Table.from_arrays(arrays, schema=RATES_SCHEMA)
+# The sums _YearRates keeps per year, in order: distinct accounts, distinct accounts with a positive
+# balance, then cents of positive balances: all, 30+ DPD, in Q4, 30+ DPD in Q4.
+_SUMS = ("accounts", "active", "total", "late", "q4_total", "q4_late")
+
+
+class _YearRates:
+    """rates_from_tables' sums, added chunk by chunk; a chunk must hold whole accounts (the distinct
+    accounts of a year are counted within it). Balances are summed as whole cents in float64, exact up
+    to 2^53 cents ($90 trillion), so the order of the chunks and rows changes nothing."""
+
+    def __init__(self) -> None:
+        self.date_cents: dict[int, float] = {}  # statement day -> total positive balance, cents
+        self.years: dict[int, np.ndarray] = {}  # year -> the _SUMS
+
+    def add(self, statements: pa.Table) -> None:
+        if statements.num_rows == 0:
+            return
+        cents = np.maximum(np.rint(_np(statements["balance"], np.float64) * 100), 0.0)
+        account = _np(statements["account_id"], np.int64)
+        late = _np(statements["days_past_due"], np.int64) >= DPD30
+        dates, di = _date_index(_days(statements["statement_date"]))
+        for day, total in zip(dates.tolist(), np.bincount(di, weights=cents).tolist(), strict=True):
+            self.date_cents[day] = self.date_cents.get(day, 0.0) + total
+        date_year, date_month = _year_month(dates)
+        years, date_yi = np.unique(date_year, return_inverse=True)
+        ny = len(years)
+        yi, q4 = date_yi[di], (date_month >= 10)[di]
+        sums = np.column_stack(
+            [
+                _distinct(yi, account, ny),
+                _distinct(yi[cents > 0], account[cents > 0], ny),
+                np.bincount(yi, weights=cents, minlength=ny),
+                np.bincount(yi, weights=cents * late, minlength=ny),
+                np.bincount(yi[q4], weights=cents[q4], minlength=ny),
+                np.bincount(yi[q4], weights=(cents * late)[q4], minlength=ny),
+            ]
+        ).astype(np.float64)
+        for year, row in zip(years.tolist(), sums, strict=True):
+            self.years[year] = self.years.get(year, 0.0) + row
+
+    def table(self, defaults: pa.Table, unemployment: Mapping[int, float] | None) -> pa.Table:
+        if not self.date_cents:
+            return RATES_SCHEMA.empty_table()
+        dates = np.array(sorted(self.date_cents), dtype=np.int64)
+        date_total = np.array([self.date_cents[d] for d in dates.tolist()]) / 100  # dollars
+        years, date_yi = np.unique(_year_month(dates)[0], return_inverse=True)
+        ny = len(years)
+        n_dates = np.bincount(date_yi, minlength=ny)
+        average = np.bincount(date_yi, weights=date_total, minlength=ny) / n_dates
+        sums = dict(zip(_SUMS, np.array([self.years[int(y)] for y in years]).T, strict=True))
+        charged_off, charge_offs = _charge_offs(defaults, years)
+        scale = MONTHS / np.minimum(n_dates, MONTHS)
+        columns = {
+            "year": years,
+            "statement_dates": n_dates,
+            "accounts": sums["accounts"].astype(np.int64),
+            "active_accounts": sums["active"].astype(np.int64),
+            "average_balance": average,
+            "charged_off": charged_off,
+            "charge_offs": charge_offs,
+            "charge_off_rate": _percent(charged_off * scale, average),
+            "account_charge_off_rate": _percent(charge_offs, sums["active"]),
+            "dpd30_rate": _percent(sums["late"], sums["total"]),
+            "dpd30_q4": _percent(sums["q4_late"], sums["q4_total"]),
+            "unemployment": unemployment_rate(years, dict(unemployment) if unemployment else None),
+        }
+        arrays = [pa.array(columns[f.name]).cast(f.type) for f in RATES_SCHEMA]  # pa.array keeps a null mask
+        return pa.Table.from_arrays(arrays, schema=RATES_SCHEMA)
+
+
+def table_rows(dataset: str | os.PathLike, name: str) -> int:
+    """Rows of dataset table `name` from its Parquet footer (no column is read); errors name the file."""
+    path = table_path(dataset, name)
+    if not path.is_file():
+        raise InputError(
+            f"file {str(path)!r} is missing; the dataset is incomplete: re-run it (or restore the file)"
+        )
+    try:
+        return pq.read_metadata(path).num_rows
+    except (pa.ArrowException, OSError) as e:
+        raise InputError(
+            f"file {str(path)!r} is not a readable Parquet file ({e}); it is damaged: re-run the dataset"
+        ) from e
 
 
 def pooled_rates(table: pa.Table, years: Iterable[int]) -> dict[str, Any]:
@@ -265,4 +323,5 @@ __all__ = [
     "credit_state",
     "pooled_rates",
     "rates_from_tables",
+    "table_rows",
 ]

@@ -1,27 +1,36 @@
-"""A short summary of a dataset directory: what `make run` prints after generating a world."""
+"""A short summary of a dataset directory: what `make run` prints after generating a world.
+
+It streams: the transactions are read part file by part file (only the columns the figures need) into
+counts, sums and a histogram of amounts, the cash and consumers tables are counted from their Parquet
+footers, and the credit figures come from statements read a chunk of accounts at a time (report.credit).
+Memory holds one part file, the cards' (user, card index) pairs and the distinct amounts."""
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from cardworld.codes import USE_CHIP
 from cardworld.data.mcc import mcc_description
 from cardworld.engine.run import dataset_config
 from cardworld.errors import ConfigError
-from cardworld.io.dataset import MANIFEST, read_dataset_transactions, read_manifest, read_table
-from cardworld.report.credit import credit_rates, credit_state, pooled_rates
+from cardworld.io.dataset import MANIFEST, iter_shards, read_manifest, read_table
+from cardworld.report.credit import credit_rates, credit_state, pooled_rates, table_rows
 
 #: The first key of a summary of a what-if world; its value says why the world is not representative.
 NOT_REPRESENTATIVE = "not representative"
 #: The note of a dataset generated with the credit cycle off (one made before the cycle has none).
 CREDIT_OFF = "credit cycle: off"
 CREDIT_EMPTY = "credit cycle: on, but no account had a statement"
+_TX_COLUMNS = ("timestamp", "use_chip", "amount", "errors", "is_fraud", "mcc")  # what _figures reads
 #: The columns of the "credit cycle by year" table, in display order.
 CREDIT_COLUMNS = (
     "year",
@@ -105,38 +114,112 @@ def _pct(value: float | None) -> str:
 
 def _figures(dataset: str | os.PathLike, top: int) -> dict[str, str]:
     reasons = what_ifs(dataset)
-    tx = read_dataset_transactions(dataset)
-    n = tx.num_rows
-    consumers = read_table(dataset, "consumers").num_rows
-    cards = read_table(dataset, "cards")
-    n_cards = len(
-        {(u, c) for u, c in zip(cards["user_id"].to_pylist(), cards["card_index"].to_pylist(), strict=True)}
-    )
-    cash = read_table(dataset, "cash").num_rows
+    tx = _TransactionFigures()
+    for _, shard in iter_shards(dataset, _TX_COLUMNS):  # one part file in memory at a time
+        tx.add(shard)
+    n = tx.rows
+    cards = read_table(dataset, "cards", ["user_id", "card_index"])
+    codes = cards["user_id"].to_numpy().astype(np.int64) * 65536 + cards["card_index"].to_numpy()
     out = {NOT_REPRESENTATIVE: "; ".join(reasons)} if reasons else {}
     out |= {
         "transactions": f"{n:,}",
-        "consumers": f"{consumers:,}",
-        "cards (card indexes)": f"{n_cards:,}",
-        "cash purchases (cash.parquet)": f"{cash:,}",
+        "consumers": f"{table_rows(dataset, 'consumers'):,}",
+        "cards (card indexes)": f"{np.unique(codes).size:,}",
+        "cash purchases (cash.parquet)": f"{table_rows(dataset, 'cash'):,}",
     }
     if n == 0:
         return out
-    t = tx["timestamp"]
-    out["first / last"] = f"{pc.min(t).as_py():%Y-%m-%d} / {pc.max(t).as_py():%Y-%m-%d}"
-    chip = Counter(tx["use_chip"].to_pylist())
+    out["first / last"] = f"{tx.first:%Y-%m-%d} / {tx.last:%Y-%m-%d}"
     for k in USE_CHIP:
-        out[k] = f"{100 * chip.get(k, 0) / n:.1f}%"
-    amount = tx["amount"].to_numpy()
-    out["amount mean / median"] = f"${amount.mean():.2f} / ${np.median(amount):.2f}"
-    out["refunds"] = f"{100 * (amount < 0).mean():.1f}%"
-    out["rows with errors"] = f"{100 * (1 - tx['errors'].null_count / n):.2f}%"
-    fraud = int(pc.sum(tx["is_fraud"]).as_py() or 0)
-    out["fraud rate"] = f"{100 * fraud / n:.3f}%"
-    codes, counts = np.unique(tx["mcc"].to_numpy(), return_counts=True)
-    for i in np.argsort(-counts, kind="stable")[:top]:
-        out[f"MCC {codes[i]} {mcc_description(int(codes[i]))[:32]}"] = f"{100 * counts[i] / n:.1f}%"
+        out[k] = f"{100 * tx.chip.get(k, 0) / n:.1f}%"
+    values, counts = tx.amounts.values_counts()
+    out["amount mean / median"] = f"${_mean(values, counts, n):.2f} / ${_median(values, counts, n):.2f}"
+    out["refunds"] = f"{100 * (int(counts[values < 0].sum()) / n):.1f}%"
+    out["rows with errors"] = f"{100 * (1 - tx.no_errors / n):.2f}%"
+    out["fraud rate"] = f"{100 * tx.fraud / n:.3f}%"
+    mcc = np.array(sorted(tx.mcc), dtype=np.int64)
+    mcc_counts = np.array([tx.mcc[int(c)] for c in mcc], dtype=np.int64)
+    for i in np.argsort(-mcc_counts, kind="stable")[:top]:  # ties: the lower code first
+        out[f"MCC {mcc[i]} {mcc_description(int(mcc[i]))[:32]}"] = f"{100 * mcc_counts[i] / n:.1f}%"
     return out
+
+
+class _Histogram:
+    """Distinct values and their counts, merged shard after shard: memory grows with the distinct values
+    (cent amounts: at most a few million), never with the rows. Merges are batched, so each value is
+    re-sorted a few times only."""
+
+    def __init__(self) -> None:
+        self._values, self._counts = np.zeros(0), np.zeros(0, np.int64)
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self._pending_size = 0
+
+    def add(self, x: np.ndarray) -> None:
+        values, counts = np.unique(x, return_counts=True)
+        self._pending.append((values, counts))
+        self._pending_size += values.size
+        if self._pending_size > max(1 << 20, 2 * self._values.size):
+            self._merge()
+
+    def _merge(self) -> None:
+        if self._pending:
+            values = np.concatenate([self._values, *(v for v, _ in self._pending)])
+            counts = np.concatenate([self._counts, *(c for _, c in self._pending)])
+            self._values, inverse = np.unique(values, return_inverse=True)
+            self._counts = np.bincount(inverse, weights=counts, minlength=self._values.size).astype(np.int64)
+            self._pending, self._pending_size = [], 0
+
+    def values_counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """(sorted distinct values, their counts)."""
+        self._merge()
+        return self._values, self._counts
+
+
+@dataclass
+class _TransactionFigures:
+    """What the summary says about the transactions, accumulated part file by part file."""
+
+    rows: int = 0
+    first: dt.datetime | None = None
+    last: dt.datetime | None = None
+    chip: Counter = field(default_factory=Counter)
+    amounts: _Histogram = field(default_factory=_Histogram)
+    no_errors: int = 0  # rows whose errors field is null
+    fraud: int = 0
+    mcc: Counter = field(default_factory=Counter)
+
+    def add(self, tx: pa.Table) -> None:
+        if tx.num_rows == 0:
+            return
+        self.rows += tx.num_rows
+        lo, hi = pc.min_max(tx["timestamp"]).values()
+        self.first = lo.as_py() if self.first is None else min(self.first, lo.as_py())
+        self.last = hi.as_py() if self.last is None else max(self.last, hi.as_py())
+        for vc in pc.value_counts(tx["use_chip"]).to_pylist():
+            self.chip[vc["values"]] += vc["counts"]
+        self.amounts.add(tx["amount"].to_numpy())
+        self.no_errors += tx["errors"].null_count
+        self.fraud += int(pc.sum(tx["is_fraud"]).as_py() or 0)
+        codes, counts = np.unique(tx["mcc"].to_numpy(), return_counts=True)
+        self.mcc.update(dict(zip(codes.tolist(), counts.tolist(), strict=True)))
+
+
+def _mean(values: np.ndarray, counts: np.ndarray, n: int) -> float:
+    """The mean of the counted values: exact for whole-cent amounts (integer cents), fsum otherwise."""
+    cents = np.rint(values * 100)
+    if np.array_equal(cents / 100, values):
+        return int(np.dot(cents.astype(np.int64), counts)) / (100 * n)  # a correctly rounded quotient
+    return math.fsum(values * counts) / n
+
+
+def _median(values: np.ndarray, counts: np.ndarray, n: int) -> float:
+    """np.median of the rows the histogram counts: the middle value, or the mean of the two middle ones."""
+    ends = np.cumsum(counts)  # rows before ends[i] hold values[:i+1]
+    hi = values[np.searchsorted(ends, n // 2, "right")]  # the value at sorted position n // 2
+    if n % 2:
+        return float(hi)
+    lo = values[np.searchsorted(ends, n // 2 - 1, "right")]
+    return float(np.mean(np.array([lo, hi])))
 
 
 __all__ = [
