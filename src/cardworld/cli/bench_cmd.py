@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from cardworld.cli.app import bench_app, console, err_console
@@ -22,7 +23,29 @@ class Suite(IntEnum):
 def bench_world_cmd(
     consumers: Annotated[int, typer.Option(min=1, help="Consumers.")] = 2000,
     years: Annotated[float, typer.Option(min=0.1, help="Years of history, ending 2020-02-28.")] = 29.16,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Local worker processes (default 2; not with --dask).")
+    ] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            metavar="ADDRESS",
+            help="Run on a Dask cluster: tcp://HOST:PORT of a running scheduler, or local[:N] for a "
+            "LocalCluster of N worker processes (its start is not timed).",
+        ),
+    ] = None,
+    shard_size: Annotated[
+        int | None, typer.Option(min=1, help="Consumers per shard (default: the config's).")
+    ] = None,
+    base_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--dir",
+            help="Write the world in a temporary folder here (default: the system's temporary directory; "
+            "on a multi-node cluster, a path every worker sees).",
+        ),
+    ] = None,
     fraud: Annotated[bool, typer.Option(help="Simulate fraud (--no-fraud: what fraud costs).")] = True,
     credit: Annotated[
         bool, typer.Option(help="Simulate the credit cycle (--no-credit: what it costs).")
@@ -31,34 +54,46 @@ def bench_world_cmd(
         Path | None, typer.Option("--json", help="Also write the rows as JSON here.")
     ] = None,
 ) -> None:
-    """Generate a world end to end to Parquet and report transactions/s, peak RSS and bytes per row."""
+    """Generate a world end to end to Parquet and report transactions/s, peak RSS and bytes per row.
+
+    Peak RSS is this process's peak plus every worker process's peak (each process at its own peak).
+    """
     from cardworld.bench.world import bench_world, rows_dicts
 
-    with err_console.status(f"generating {consumers} consumers x {years} years, {workers} workers"):
-        row = bench_world(consumers, years, workers, fraud=fraud, credit=credit)
-    table = Table(title="world benchmark")
-    for col in (
-        "consumers",
-        "years",
-        "workers",
-        "fraud",
-        "credit",
-        "rows",
-        "seconds",
-        "txn/s",
-        "peak RSS MB",
-        "bytes/row",
-    ):
-        table.add_column(col, justify="right")
-    table.add_row(
-        str(row.consumers), f"{row.years:g}", str(row.workers), "on" if row.fraud else "off",
-        "on" if row.credit else "off", f"{row.rows:,}", f"{row.seconds:.2f}",
-        f"{row.txn_per_s:,.0f}", f"{row.peak_rss_mb:,.0f}", f"{row.bytes_per_row:.1f}",
-    )  # fmt: skip
-    console.print(table)
+    if dask is not None and workers is not None:
+        raise typer.BadParameter(
+            "--workers sizes the local pool; with --dask the cluster's workers run the shards "
+            "(local:N for N of them): drop one of the two",
+            param_hint="--workers",
+        )
+    where = f"on Dask {dask}" if dask is not None else f"{workers or 2} workers"
+    with err_console.status(f"generating {consumers} consumers x {years} years, {where}"):
+        row = bench_world(
+            consumers, years, workers or 2, fraud=fraud, credit=credit, dask=dask, shard_size=shard_size,
+            base_dir=base_dir,
+        )  # fmt: skip
+    _print_world(row)
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(rows_dicts([row]), indent=2) + "\n")
+
+
+def _print_world(row) -> None:
+    table = Table(title="world benchmark")
+    for col in ("consumers", "years", "backend", "workers", "shards", "fraud", "credit", "rows", "seconds",
+                "txn/s", "peak RSS MB", "bytes/row"):  # fmt: skip
+        table.add_column(col, justify="right")
+    table.add_row(
+        str(row.consumers), f"{row.years:g}", row.backend, str(row.workers), str(row.shards),
+        "on" if row.fraud else "off", "on" if row.credit else "off", f"{row.rows:,}", f"{row.seconds:.2f}",
+        f"{row.txn_per_s:,.0f}", f"{row.peak_rss_mb:,.0f}", f"{row.bytes_per_row:.1f}",
+    )  # fmt: skip
+    _wide().print(table)
+
+
+def _wide() -> Console:
+    """The console, or off a terminal (a log file, a pipe) one wide enough that no cell is cut short."""
+    return console if console.is_terminal else Console(width=200)
 
 
 @bench_app.command("targets")
