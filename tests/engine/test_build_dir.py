@@ -10,6 +10,7 @@ import signal
 from pathlib import Path
 
 import pytest
+from engine_helpers import stop_at_shard
 
 import cardworld.engine.run as run_mod
 from cardworld.config import load_config
@@ -47,18 +48,6 @@ def occupied(old_world, tmp_path) -> Path:
     (out / "notes.txt").write_text("mine")
     (out / "transactions" / "README").write_text("mine too")
     return out
-
-
-def stop_at_shard(monkeypatch, stop: int, exc: BaseException) -> None:
-    """Make shard `stop` raise `exc` (the shards before it run for real, in order, in this process)."""
-    real = run_mod.run_shard
-
-    def fake(cfg, k, out_dir, detector=None):
-        if k == stop:
-            raise exc
-        return real(cfg, k, out_dir, detector)
-
-    monkeypatch.setattr(run_mod, "run_shard", fake)
 
 
 def test_overwrite_replaces_the_dataset_no_stale_shard_survives_user_files_stay(occupied, new_world):

@@ -14,6 +14,7 @@ import sys
 import time
 
 import pytest
+from engine_helpers import closed_port
 
 from cardworld.engine.cluster import DaskAddress, open_client, parse_address, run_on_dask, worker_peaks
 from cardworld.errors import CardworldError, Fix, InputError
@@ -64,16 +65,8 @@ def test_parse_address_refuses_junk(text):
     assert "--dask" not in msg  # a Python caller is not told about flags
 
 
-def _closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def test_unreachable_scheduler_fails_fast_with_the_address():
-    url = f"tcp://127.0.0.1:{_closed_port()}"
+    url = f"tcp://127.0.0.1:{closed_port()}"
     t0 = time.monotonic()
     with pytest.raises(InputError) as e, open_client(url, timeout_s=10):
         pass

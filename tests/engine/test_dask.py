@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from engine_helpers import closed_port
 
 from cardworld.config import load_config
 from cardworld.engine.cluster import open_client
@@ -135,17 +135,9 @@ def test_detector_that_cannot_be_pickled_is_refused_before_running(client, tmp_p
     assert not (tmp_path / "w" / BUILD_DIR).exists()
 
 
-def _closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 @pytest.mark.slow  # two interpreter starts' worth of imports (distributed is heavy)
 def test_cli_unreachable_scheduler_is_one_line_naming_the_address(tmp_path):
-    url = f"tcp://127.0.0.1:{_closed_port()}"
+    url = f"tcp://127.0.0.1:{closed_port()}"
     out = tmp_path / "w"
     t0 = time.monotonic()
     r = subprocess.run(

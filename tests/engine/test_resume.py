@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from engine_helpers import stop_at_shard
 
 import cardworld
 import cardworld.engine.run as run_mod
@@ -52,18 +53,6 @@ def reference(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("ref") / "world"
     generate(load_config(**CFG), out)
     return out
-
-
-def stop_at_shard(monkeypatch, stop: int, exc: BaseException) -> None:
-    """Shard `stop` raises `exc`; the shards before it run for real, in order, in this process."""
-    real = run_mod.run_shard
-
-    def fake(cfg, k, out_dir, detector=None):
-        if k == stop:
-            raise exc
-        return real(cfg, k, out_dir, detector)
-
-    monkeypatch.setattr(run_mod, "run_shard", fake)
 
 
 def interrupted(out: Path, monkeypatch, stop: int, cfg: dict = CFG, detector=None) -> Path:
