@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
@@ -76,7 +75,6 @@ def generate(
                 cfg, out, workers=workers, overwrite=overwrite, on_shard=report, resume=resume, client=client
             )
     except KeyboardInterrupt as e:  # RunInterrupted says what is kept; printed once the bar is gone
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # cleaned up: a late Ctrl-C must not cut the exit short
         line = str(e) or f"interrupted before the run started: {str(out)!r} is unchanged"
         err_console.print(line, markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(130) from None
