@@ -24,3 +24,12 @@ def assert_one_line_error(r: subprocess.CompletedProcess, fragment: str) -> None
     assert len(lines) == 1, r.stderr  # exactly one line: no blank line from a progress bar either
     assert lines[0].startswith("error: "), r.stderr
     assert fragment in lines[0]
+
+
+def foreground_signals() -> None:
+    """In a child before exec: Ctrl-C as a shell gives a foreground job (default action, not blocked), whatever
+    signal state the test process has picked up from the tests before (Popen's preexec_fn)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})

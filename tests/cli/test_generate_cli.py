@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_helpers import assert_one_line_error, run_cli
+from cli_helpers import assert_one_line_error, foreground_signals, run_cli
 
 from cardworld.config import load_config
 from cardworld.engine.run import generate
@@ -62,6 +62,7 @@ def start_generate(out: Path, config: Path) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own process group, as a shell job has
+        preexec_fn=foreground_signals,
     )
 
 
