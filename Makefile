@@ -12,18 +12,24 @@ $(VENV)/.core: pyproject.toml
 	$(PIP) -e .
 	touch $@
 
-# Dev install: core + torch (pinned CPU build) + polars + test tools.
+# The report's extras (matplotlib, lightgbm): what `make run` needs to end with the realism report.
+$(VENV)/.report: pyproject.toml $(VENV)/.core
+	$(PIP) -e ".[report]"
+	touch $@
+
+# Dev install: core + torch (pinned CPU build) + polars + dask + report + compare + test tools.
 $(VENV)/.dev: pyproject.toml $(VENV)/.core
 	$(PIP) -e ".[dev]"
 	touch $@
 
-# A small default world (100 consumers, 2010-2020), its TabFormer CSV, and a summary.
-run: $(VENV)/.core
+# A small default world (100 consumers, 2010-2020), its TabFormer CSV, a summary and the realism report.
+run: $(VENV)/.report
 	$(BIN)/cardworld generate --consumers 100 --start 2010-01-01 --end 2020-12-31 --seed 0 \
 		--out out/world --workers 2 --overwrite
 	$(BIN)/cardworld export out/world --format tabformer --out out/card_transaction.csv \
 		--users-csv out/sd254_users.csv --cards-csv out/sd254_cards.csv --overwrite
 	$(BIN)/cardworld summary out/world
+	$(BIN)/cardworld report out/world --out out/report.html --overwrite
 
 test: $(VENV)/.dev
 	$(BIN)/ruff check src tests

@@ -1,6 +1,6 @@
 """The `cardworld` command line. Errors print one line on stderr and exit with code 2; Ctrl-C exits 130.
 
-One module per group of commands (`targets_cmd`, `generate_cmd`, `world_cmd`, `credit_cmd`, `bench_cmd`) registers on the
+One module per group of commands (`targets_cmd`, `generate_cmd`, `world_cmd`, `credit_cmd`, `report_cmd`, `bench_cmd`) registers on the
 app in `app`.
 """
 
@@ -13,7 +13,14 @@ try:  # typer >= 0.20 vendors click
 except ImportError:  # pragma: no cover - older typer with click installed beside it
     from click.exceptions import ClickException, NoArgsIsHelpError
 
-from cardworld.cli import bench_cmd, credit_cmd, generate_cmd, targets_cmd, world_cmd  # noqa: F401  (register the commands)
+from cardworld.cli import (  # noqa: F401  (register the commands)
+    bench_cmd,
+    credit_cmd,
+    generate_cmd,
+    report_cmd,
+    targets_cmd,
+    world_cmd,
+)
 from cardworld.cli.app import app, err_console
 from cardworld.errors import CardworldError
 

@@ -23,6 +23,7 @@ from cardworld.data.mcc import mcc_description
 from cardworld.engine.run import dataset_config
 from cardworld.errors import ConfigError
 from cardworld.io.dataset import MANIFEST, iter_shards, read_manifest, read_table
+from cardworld.report.accumulate import Histogram as _Histogram
 from cardworld.report.credit import credit_rates, credit_state, pooled_rates, table_rows
 
 #: The first key of a summary of a what-if world; its value says why the world is not representative.
@@ -142,37 +143,6 @@ def _figures(dataset: str | os.PathLike, top: int) -> dict[str, str]:
     for i in np.argsort(-mcc_counts, kind="stable")[:top]:  # ties: the lower code first
         out[f"MCC {mcc[i]} {mcc_description(int(mcc[i]))[:32]}"] = f"{100 * mcc_counts[i] / n:.1f}%"
     return out
-
-
-class _Histogram:
-    """Distinct values and their counts, merged shard after shard: memory grows with the distinct values
-    (cent amounts: at most a few million), never with the rows. Merges are batched, so each value is
-    re-sorted a few times only."""
-
-    def __init__(self) -> None:
-        self._values, self._counts = np.zeros(0), np.zeros(0, np.int64)
-        self._pending: list[tuple[np.ndarray, np.ndarray]] = []
-        self._pending_size = 0
-
-    def add(self, x: np.ndarray) -> None:
-        values, counts = np.unique(x, return_counts=True)
-        self._pending.append((values, counts))
-        self._pending_size += values.size
-        if self._pending_size > max(1 << 20, 2 * self._values.size):
-            self._merge()
-
-    def _merge(self) -> None:
-        if self._pending:
-            values = np.concatenate([self._values, *(v for v, _ in self._pending)])
-            counts = np.concatenate([self._counts, *(c for _, c in self._pending)])
-            self._values, inverse = np.unique(values, return_inverse=True)
-            self._counts = np.bincount(inverse, weights=counts, minlength=self._values.size).astype(np.int64)
-            self._pending, self._pending_size = [], 0
-
-    def values_counts(self) -> tuple[np.ndarray, np.ndarray]:
-        """(sorted distinct values, their counts)."""
-        self._merge()
-        return self._values, self._counts
 
 
 @dataclass
