@@ -38,7 +38,7 @@ class _Checker(HTMLParser):
             self.stack.append(tag)
 
     def handle_endtag(self, tag):
-        assert self.stack and self.stack[-1] == tag, f"</{tag}> closes {self.stack[-1:]}"
+        assert self.stack[-1:] == [tag], f"</{tag}> closes {self.stack[-1:]}"
         self.stack.pop()
 
 
