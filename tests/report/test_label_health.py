@@ -127,3 +127,26 @@ def test_dispersion_is_one_without_labels_or_with_few_months():
     assert estimate_dispersion([5, 5, 5], [0, 0, 0]) == 1.0
     assert estimate_dispersion([5, 5], [10, 0]) == 1.0  # two active months: too few to estimate
     assert estimate_dispersion([100] * 5, [1, 1, 1, 1, 1]) == 1.0  # less spread than Poisson: at least 1
+
+
+def test_a_run_of_quiet_months_is_flagged_where_no_single_month_is():
+    # rate = 60 labels / 60,000 rows = 0.001; each of Feb-May: 2,000 rows, expected 2 labels, p = exp(-2)
+    # = 0.135, not flagged alone (alpha 0.01); the run of four: 8,000 rows, expected 8, p = exp(-8) = 3.35e-4,
+    # flagged.
+    months = ["2019-01", "2019-02", "2019-03", "2019-04", "2019-05", "2019-06", "2019-07", "2019-08"]
+    rows = [26_000, 2_000, 2_000, 2_000, 2_000, 24_000, 1_000, 1_000]
+    fraud = [30, 0, 0, 0, 0, 30, 0, 0]  # total 60 over 60,000 rows; Feb-May one run, Jul-Aug another
+    h = label_health(_measures(rows, fraud, months=months), alpha=0.01, dispersion=1.0)["fraud"]
+    assert h["flagged"] == []
+    assert len(h["flagged_runs"]) == 1
+    (run,) = h["flagged_runs"]
+    assert (run["from"], run["to"], run["months"], run["exposure"]) == ("2019-02", "2019-05", 4, 8_000)
+    assert run["expected"] == pytest.approx(8.0)
+    assert run["p"] == pytest.approx(3.3546e-4, rel=1e-4)  # exp(-8); Jul-Aug: exp(-2) = 0.135, kept out
+    # a dispersion of 4 divides the evidence: exp(-2) = 0.135, no longer flagged
+    assert (
+        label_health(_measures(rows, fraud, months=months), alpha=0.01, dispersion=4.0)["fraud"][
+            "flagged_runs"
+        ]
+        == []
+    )

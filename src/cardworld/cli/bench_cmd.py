@@ -1,4 +1,4 @@
-"""`cardworld bench world|targets`: the project's benchmarks."""
+"""`cardworld bench world|targets|report`: the project's benchmarks."""
 
 from __future__ import annotations
 
@@ -94,6 +94,39 @@ def _print_world(row) -> None:
 def _wide() -> Console:
     """The console, or off a terminal (a log file, a pipe) one wide enough that no cell is cut short."""
     return console if console.is_terminal else Console(width=200)
+
+
+@bench_app.command("report")
+def bench_report_cmd(
+    dataset: Annotated[Path, typer.Argument(help="Dataset directory written by `cardworld generate`.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Keep the report here (.html); default: a temporary folder.")
+    ] = None,
+    compare: Annotated[
+        Path | None, typer.Option(help="Also time the side-by-side step against this CSV or dataset.")
+    ] = None,
+    baselines: Annotated[bool, typer.Option(help="Time the LightGBM baselines too.")] = True,
+    baseline_users: Annotated[int, typer.Option(min=1, help="Users the baselines sample.")] = 2000,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Also write the result as JSON here.")
+    ] = None,
+) -> None:
+    """Build the realism report of a dataset and report each step's seconds and rows/s, and peak RSS."""
+    from cardworld.bench.report import bench_report
+
+    res = bench_report(dataset, out=out, compare=compare, baselines=baselines, baseline_users=baseline_users)
+    table = Table(
+        title=f"report benchmark: {res.rows:,} rows, {res.users:,} users, peak RSS {res.peak_rss_mb:,.0f} MB"
+    )
+    for col in ("step", "seconds", "rows", "rows/s"):
+        table.add_column(col, justify="right" if col != "step" else "left")
+    for step in res.steps:
+        rate = f"{step.rows / step.seconds:,.0f}" if step.rows and step.seconds else ""
+        table.add_row(step.step, f"{step.seconds:.2f}", f"{step.rows:,}" if step.rows else "", rate)
+    table.add_row("total", f"{res.seconds:.2f}", "", "")
+    _wide().print(table)
+    if json_path is not None:
+        json_path.write_text(json.dumps(res.as_dict(), indent=2) + "\n")
 
 
 @bench_app.command("targets")

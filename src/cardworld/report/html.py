@@ -28,15 +28,16 @@ section{background:#fff;border:1px solid #dde1e6;border-radius:6px;padding:14px 
 h2{font-size:18px;margin:4px 0 10px;color:#1f3a5f}h3{font-size:15px;margin:14px 0 6px}
 table{border-collapse:collapse;margin:6px 0 4px;font-size:13px}
 th,td{border-bottom:1px solid #e6e9ed;padding:3px 9px;text-align:right;white-space:nowrap}
-th{background:#f0f2f5;position:sticky;top:38px}
-td:first-child,th:first-child{text-align:left}td.text{text-align:left;white-space:normal}
+th{background:#f0f2f5}
+.scroll th{position:sticky;top:0}
+td:first-child,th:first-child,th.text{text-align:left}td.text{text-align:left;white-space:normal}
 .note{color:#5b6570;font-size:12.5px;margin:2px 0 10px}
 .warn{background:#fff4e5;border:1px solid #f0b35b;border-radius:6px;padding:10px 14px;margin:14px 0}
 .cards{display:flex;flex-wrap:wrap;gap:10px}
 .card{border:1px solid #dde1e6;border-radius:6px;padding:8px 12px;min-width:150px;background:#fbfcfd}
 .card b{display:block;font-size:18px;color:#1f3a5f}.card span{color:#5b6570;font-size:12px}
-.pass{color:#1a7f37;font-weight:600}.fail{color:#cf222e;font-weight:600}.na{color:#8c959f}
-tr.fail td{background:#fff0f0}
+.pass{color:#1a7f37;font-weight:600}td.fail{color:#cf222e;font-weight:600}.na{color:#8c959f}
+tr.fail td{background:#fff5f5}
 figure{margin:10px 0 18px}figure img{max-width:100%;border:1px solid #eef0f3}
 figcaption{color:#5b6570;font-size:12.5px;max-width:900px}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:4px 20px}
@@ -76,7 +77,12 @@ def table_html(table: Mapping[str, Any], *, heading: str = "h3", scroll: bool = 
     """A report table dict as an HTML table with its title and note."""
     columns = list(table.get("columns", []))
     hints = list(table.get("formats") or ["text"] + ["num"] * (len(columns) - 1))
-    head = "".join(f"<th>{esc(c)}</th>" for c in columns)
+    head = "".join(
+        f"<th class='text'>{esc(c)}</th>"
+        if i and i < len(hints) and hints[i] == "text"
+        else f"<th>{esc(c)}</th>"
+        for i, c in enumerate(columns)
+    )
     body = []
     for row in table.get("rows", []):
         cells = []
@@ -197,25 +203,32 @@ def _calibration(rows: Sequence[Mapping[str, Any]] | None, name: str | None) -> 
         "over; see why).</p>"
     )
     order = {"fail": 0, "pass": 1, "n/a": 2}
-    body = []
-    for r in sorted(rows, key=lambda r: order.get(r["status"], 3)):
-        hint = r.get("unit", "num")
-        status = r["status"]
-        cls = {"pass": "pass", "fail": "fail"}.get(status, "na")
-        measured = r.get("measured")
-        body.append(
-            f"<tr class='{cls if status == 'fail' else ''}'><td>{esc(r.get('metric'))}</td><td>{esc(r.get('scope'))}</td>"
-            f"<td>{esc(_ref(r.get('reference'), hint))}</td><td>{esc(fmt(measured, hint) if not isinstance(measured, str) else measured)}</td>"
-            f"<td>{esc(_ref(r.get('tolerance'), hint))}</td><td class='{cls}'>{esc(status)}</td>"
-            f"<td class='text'>{esc(r.get('why') or '')}</td><td class='text'>{esc(r.get('source') or '')}</td></tr>"
-        )
+    body = [_calibration_row(r) for r in sorted(rows, key=lambda r: order.get(r["status"], 3))]
     cols = ("figure", "years", "reference", "measured", "tolerance", "result", "why", "source")
-    table = (
-        "<div class='scroll'><table><thead><tr>"
-        + "".join(f"<th>{c}</th>" for c in cols)
-        + f"</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
-    )
+    heads = "".join(f"<th class='text'>{c}</th>" if c in ("why", "source") else f"<th>{c}</th>" for c in cols)
+    table = f"<div class='scroll'><table><thead><tr>{heads}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
     return head + table
+
+
+def _calibration_row(r: Mapping[str, Any]) -> str:
+    """One figure of the calibration table; a failed one says the interval it missed."""
+    hint, status = r.get("unit", "num"), r["status"]
+    cls = {"pass": "pass", "fail": "fail"}.get(status, "na")
+    why = r.get("why") or ""
+    if status == "fail" and not why and r.get("low") is not None and r.get("high") is not None:
+        why = f"outside {fmt(r['low'], hint)} to {fmt(r['high'], hint)}"
+    cells = [
+        esc(r.get("metric")),
+        esc(r.get("scope")),
+        esc(_ref(r.get("reference"), hint)),
+        esc(fmt(r.get("measured"), hint)),
+        esc(_ref(r.get("tolerance"), hint)),
+    ]
+    tds = "".join(f"<td>{c}</td>" for c in cells)
+    return (
+        f"<tr class='{'fail' if status == 'fail' else ''}'>{tds}<td class='{cls}'>{esc(status)}</td>"
+        f"<td class='text'>{esc(why)}</td><td class='text'>{esc(r.get('source') or '')}</td></tr>"
+    )
 
 
 def _ref(value: Any, hint: str) -> str:
@@ -231,39 +244,53 @@ def _label_health(health: Mapping[str, Any] | None) -> str:
     if not health:
         return ""
     out = [
-        "<p>Months with activity but no label, where the world's own label rate makes an empty month unlikely "
-        f"(Poisson probability of no label below {health.get('alpha')}). Real datasets have long label-free "
-        "runs that break time-based splits; a flagged month here is one to keep out of a split boundary.</p>"
+        "<p>Months with activity but no label, where the world's own label rate makes an empty month (or a run "
+        f"of empty months) unlikely: Poisson probability of no label below {health.get('alpha')}, with the "
+        "rate divided by the labels' dispersion (fraud comes in episodes, so its rows are not independent). "
+        "Real datasets have long label-free runs that break time-based splits; a flagged month or run is one "
+        "to keep away from a split boundary.</p>"
     ]
     for kind, exposure in (("fraud", "rows"), ("default", "statements")):
         h = health.get(kind)
         if not h:
             continue
         run = h.get("longest_run") or {}
-        run_text = (
-            f"{run.get('months', 0)} months ({run.get('from')} to {run.get('to')})"
-            if run.get("months")
-            else "none"
-        )
+        run_text = f"{run['months']} months ({run['from']} to {run['to']})" if run.get("months") else "none"
         out.append(
             f"<h3>{kind}</h3>"
             + pairs_html(
                 [
                     ["label rate", fmt(h.get("rate"), "pct")],
+                    ["dispersion used", fmt(h.get("dispersion"))],
                     ["months with activity", h.get("months_active")],
                     ["months without a label", h.get("months_without_label")],
-                    ["flagged (unlikely to be empty)", len(h.get("flagged") or [])],
+                    ["flagged months (unlikely to be empty)", len(h.get("flagged") or [])],
+                    ["flagged runs of empty months", len(h.get("flagged_runs") or [])],
                     ["longest label-free run", run_text],
                 ]
             )
         )
-        flagged = h.get("flagged") or []
-        if flagged:
-            rows = [[f["month"], f["exposure"], f["expected"], f["p"]] for f in flagged[:24]]
-            more = f"; {len(flagged) - 24} more in the JSON" if len(flagged) > 24 else ""
-            out.append(table_html({"columns": ["month", exposure, "expected labels", "p (none)"],
-                                   "formats": ["text", "int", "num", "num"], "rows": rows,
-                                   "title": f"flagged {kind} months", "note": f"first 24 shown{more}" if more else ""}))  # fmt: skip
+        rows = [
+            [f["month"], f["month"], 1, f["exposure"], f["expected"], f["p"]] for f in h.get("flagged") or []
+        ]
+        rows += [
+            [r["from"], r["to"], r["months"], r["exposure"], r["expected"], r["p"]]
+            for r in h.get("flagged_runs") or []
+        ]
+        if rows:
+            rows.sort(key=lambda r: r[5])
+            more = f"the 24 least likely of {len(rows)} shown; all are in the JSON" if len(rows) > 24 else ""
+            out.append(
+                table_html(
+                    {
+                        "title": f"flagged {kind} months and runs",
+                        "columns": ["from", "to", "months", exposure, "expected labels", "p (none)"],
+                        "formats": ["text", "text", "int", "int", "num", "num"],
+                        "rows": rows[:24],
+                        "note": more,
+                    }
+                )
+            )
     return "".join(out)
 
 

@@ -7,8 +7,10 @@ no fraud label at all, which breaks time-based train/test splits (a test month w
 recall to measure) and hints at a labelling gap rather than a quiet month. Here each month's exposure
 (rows for fraud, credit statements for default) and labels (fraud rows, charge-offs) are compared with the
 dataset's own overall rate r = labels / exposure: a month with exposure n and no label has Poisson
-probability p = exp(-r n / d) of being empty by chance, and months with p < alpha are flagged. The longest
-run of consecutive active months without a label is reported too (a month without activity ends a run).
+probability p = exp(-r n / d) of being empty by chance, and months with p < alpha are flagged. Runs of
+consecutive active months without a label (a month without activity ends a run) are tested the same way,
+on their summed exposure: a run of quiet months can be unlikely even where each month alone is not, which
+is what breaks a time split. The longest run is reported too.
 
 d is the labels' dispersion. Fraud rows come in episodes (a compromised card makes several fraud rows, a
 campaign many), so the independent events are fewer than the rows: with d = 1 (pure Poisson on rows) a
@@ -98,8 +100,29 @@ def _health(
         "months_active": sum(1 for n in exposure if n > 0),
         "months_without_label": empty,
         "flagged": flagged,
+        "flagged_runs": _flagged_runs(months, exposure, labels, rate, d, alpha),
         "longest_run": _longest_run(months, exposure, labels),
     }
+
+
+def _flagged_runs(
+    months: Sequence[str], exposure: Sequence[int], labels: Sequence[int], rate: float, d: float, alpha: float
+) -> list[dict[str, Any]]:
+    """Runs of two or more consecutive active, label-free months whose summed exposure makes them unlikely:
+    p = exp(-rate * exposure of the run / d) < alpha."""
+    runs, start = [], None
+    for i, (n, k) in enumerate([*zip(exposure, labels, strict=True), (0, 0)]):  # a sentinel ends the last run
+        if n > 0 and k == 0:
+            start = i if start is None else start
+            continue
+        if start is not None and i - start >= 2:
+            n_run = int(sum(exposure[start:i]))
+            p = math.exp(-rate * n_run / d)
+            if p < alpha:
+                runs.append({"from": months[start], "to": months[i - 1], "months": i - start,
+                             "exposure": n_run, "expected": rate * n_run, "p": p})  # fmt: skip
+        start = None
+    return runs
 
 
 def _longest_run(

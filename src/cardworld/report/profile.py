@@ -131,7 +131,7 @@ def metric_unit(metric: str) -> Unit:
     """How a metric's numbers read: "pct" (a fraction shown as percent), "money" (dollars) or "num"."""
     if metric == "unemployment":
         return "num"  # percent already, as in the config
-    if any(part.endswith(("share", "rate")) for part in metric.split(".")):
+    if any(part.endswith(("share", "rate")) or "_share_" in part for part in metric.split(".")):
         return "pct"
     return "money" if metric.startswith(_MONEY) else "num"
 
