@@ -60,10 +60,15 @@ def test_a_world_covering_the_period_is_judged_and_the_bounds_are_inclusive():
                              (0.0015, "fail")]:  # fmt: skip
         (row,) = calibrate(_measures(FULL_SPAN, {"tx.fraud_rate": measured}), _profile(FRAUD_1991_2020))
         assert row["status"] == status, measured
-    # a world of 1990-2021 covers 1991-2020 too; one ending in 2019 does not
+    # a world of 1990-2021 covers 1991-2020 too, but its figure mixes in 1990 and 2021: not judged, unless
+    # the figure is of the population (a snapshot); one ending in 2019 does not cover it
     (row,) = calibrate(
         _measures(list(range(1990, 2022)), {"tx.fraud_rate": 0.0012}), _profile(FRAUD_1991_2020)
     )
+    assert row["status"] == "n/a"
+    assert row["why"] == "world spans 1990-2021, figure is for 1991-2020 only (give it per year instead)"
+    chip = {"id": "c", "metric": "cards.chip_share", "value": 0.9, "tolerance": 0.05, "period": [2020, 2020]}
+    (row,) = calibrate(_measures(list(range(2010, 2022)), {"cards.chip_share": 0.9}), _profile(chip))
     assert row["status"] == "pass"
     (row,) = calibrate(
         _measures(list(range(1991, 2020)), {"tx.fraud_rate": 0.0012}), _profile(FRAUD_1991_2020)

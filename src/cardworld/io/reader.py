@@ -19,18 +19,20 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from cardworld.errors import FIX, Fix, InputError
 from cardworld.io.dataset import BUILD_DIR, MANIFEST, read_manifest, read_table
 from cardworld.io.row_groups import UserIndex, read_footers
 from cardworld.io.schema import SCHEMAS, conform
+
+if TYPE_CHECKING:  # pyarrow.dataset imports pandas (over a second): only transactions() needs it
+    import pyarrow.dataset as pads
 
 #: How to finish an interrupted run, per interface (the resume keeps its finished shards).
 RESUME = Fix(
@@ -114,6 +116,8 @@ class CardworldDataset:
 
     def transactions(self) -> pads.Dataset:
         """A pyarrow Dataset over the part files with the contract schema (scans give timestamp[s])."""
+        import pyarrow.dataset as pads
+
         return pads.dataset([os.fspath(f) for f in self.files], schema=self._schema, format="parquet")
 
     def scan(self) -> Any:

@@ -146,7 +146,7 @@ def _compare_doc(ds, measures: dict, other: Path, steps: Steps) -> dict[str, Any
     out: dict[str, Any] = {
         "other": str(other),
         "measures": theirs,
-        "tables": side_by_side(measures, theirs, labels=("this world", other.name)),
+        "tables": side_by_side(measures, theirs, labels=("this world", _other_label(theirs))),
     }
     steps.start("fidelity score (SDMetrics)")
     try:
@@ -154,6 +154,10 @@ def _compare_doc(ds, measures: dict, other: Path, steps: Steps) -> dict[str, Any
     except InputError as err:  # the optional extra is missing: the comparison stands without the score
         out["fidelity"] = {"skipped": str(err)}
     return out
+
+
+def _other_label(theirs: dict[str, Any]) -> str:
+    return "TabFormer file" if theirs["source"].get("kind") == "tabformer" else "other world"
 
 
 def _consumer_doc(ds, user_id: int) -> dict[str, Any]:

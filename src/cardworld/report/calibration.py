@@ -77,8 +77,12 @@ def _measured(f: Figure, measures: Mapping[str, Any]) -> tuple[float | None, str
         return (
             (None, f"no {f.metric} in {f.year} (nothing to measure it on)") if value is None else (value, "")
         )
-    if f.period is not None and not (years and years[0] <= f.period[0] and years[-1] >= f.period[1]):
-        return None, f"world spans {span}, figure is for {f.scope}"
+    if f.period is not None:
+        if not (years and years[0] <= f.period[0] and years[-1] >= f.period[1]):
+            return None, f"world spans {span}, figure is for {f.scope}"
+        if (years[0], years[-1]) != tuple(f.period) and not f.metric.startswith(_POPULATION):
+            # the world's figure covers all its years: judging it by a figure of fewer years mixes periods
+            return None, f"world spans {span}, figure is for {f.scope} only (give it per year instead)"
     figures = measures.get("figures") or {}
     if f.metric not in figures:
         rows = figures.get("rows")
@@ -89,6 +93,11 @@ def _measured(f: Figure, measures: Mapping[str, Any]) -> tuple[float | None, str
     return (
         (None, f"{f.metric} is undefined here (nothing to measure it on)") if value is None else (value, "")
     )
+
+
+#: Figures of the population as it stands (consumers, their cards): a period says when the snapshot was
+#: taken, so a world that covers it is judged whatever else it spans.
+_POPULATION = ("consumers.", "cards.")
 
 
 def _missing(metric: str, source: Mapping[str, Any], measures: Mapping[str, Any]) -> str:

@@ -42,7 +42,8 @@ figure{margin:10px 0 18px}figure img{max-width:100%;border:1px solid #eef0f3}
 figcaption{color:#5b6570;font-size:12.5px;max-width:900px}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:4px 20px}
 .plots{display:grid;grid-template-columns:repeat(auto-fit,minmax(830px,1fr));gap:4px 20px}
-.scroll{max-height:420px;overflow:auto;display:inline-block;border:1px solid #eef0f3}
+.scroll{max-height:420px;max-width:100%;overflow:auto;display:inline-block;border:1px solid #eef0f3}
+.wide{max-width:100%;overflow-x:auto}
 """
 
 
@@ -93,8 +94,7 @@ def table_html(table: Mapping[str, Any], *, heading: str = "h3", scroll: bool = 
         body.append(f"<tr>{''.join(cells)}</tr>")
     title = f"<{heading} id='{esc(table.get('id', ''))}'>{esc(table.get('title', ''))}</{heading}>"
     grid = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-    if scroll:
-        grid = f"<div class='scroll'>{grid}</div>"
+    grid = f"<div class='{'scroll' if scroll else 'wide'}'>{grid}</div>"
     note = f"<p class='note'>{esc(table['note'])}</p>" if table.get("note") else ""
     return title + grid + note
 

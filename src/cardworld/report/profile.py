@@ -12,7 +12,7 @@ a reference value and a tolerance, or a range, and the years the figure was meas
         metric: tx.fraud_rate              # a figures / by_year key of the measures
         value: 0.00122                     # with tolerance (absolute) or rel_tolerance; or range: [lo, hi]
         rel_tolerance: 0.2
-        period: [1991, 2020]               # whole-period figure: judged only where the world covers it
+        period: [1991, 2020]               # whole-period figure: judged only on a world of exactly these years
         # year: 2016                       # per-year figure; neither year nor period: timeless
         source: "IBM TabFormer card_transaction.v1.csv"
 
