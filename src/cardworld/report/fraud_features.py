@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cardworld.codes import ONLINE_CITY
+from cardworld.codes import ONLINE_CITY, USE_CHIP
 from cardworld.data.geography import STATES
 from cardworld.report.metrics import FPR, recall_at_fpr
 
@@ -33,7 +33,7 @@ FEATURE_COLUMNS = (
     "errors",
 )
 #: Channel codes of the `channel` feature.
-CHANNELS = ("Swipe Transaction", "Chip Transaction", "Online Transaction")
+CHANNELS = USE_CHIP
 #: Features that are categories (codes), not quantities.
 CATEGORICAL = frozenset({"channel", "mcc", "hour", "weekday"})
 _THURSDAY = 3  # 1970-01-01, day 0, was a Thursday (Monday = 0)

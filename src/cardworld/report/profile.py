@@ -33,13 +33,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from cardworld.codes import DECLINE_REASON_NAMES
+from cardworld.codes import CARD_BRANDS, CARD_TYPE_NAMES, DECLINE_REASON_NAMES
 from cardworld.errors import InputError
 from cardworld.validation import error_parts
 from cardworld.yamlfile import read_yaml
 
 CHANNELS = ("swipe", "chip", "online")
-CARD_TYPES = ("Debit", "Credit", "Debit (Prepaid)")
+CARD_TYPES = CARD_TYPE_NAMES
 _CREDIT = (
     "credit.charge_off_rate",
     "credit.account_charge_off_rate",
@@ -58,7 +58,7 @@ def _figure_keys() -> tuple[str, ...]:
         "consumers.income.median",
     ]
     keys += ["consumers.debt.mean", "consumers.debt.sd", "consumers.debt.zero_share"]
-    keys += [f"cards.brand_share.{b}" for b in ("Mastercard", "Visa", "Amex", "Discover")]
+    keys += [f"cards.brand_share.{b}" for b in CARD_BRANDS]
     keys += [f"cards.type_share.{t}" for t in CARD_TYPES] + ["cards.chip_share"]
     keys += [f"cards.limit.{s}.{t}" for s in ("mean", "sd", "median") for t in CARD_TYPES]
     keys += [f"tx.channel_share.{c}" for c in CHANNELS] + [
