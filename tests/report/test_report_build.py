@@ -131,6 +131,8 @@ def test_bad_outputs_and_targets_are_refused_before_any_work(world, tmp_path):
         build.build_report(world, tmp_path / "r.pdf")
     with pytest.raises(InputError, match="does not exist"):
         build.build_report(world, tmp_path / "r.html", compare=tmp_path / "nothing.csv")
+    with pytest.raises(InputError, match="output directory .* does not exist"):
+        build.build_report(world, tmp_path / "no" / "r.html")
     (tmp_path / "r.html").write_text("mine")
     with pytest.raises(InputError, match="exists"):
         build.build_report(world, tmp_path / "r.html", baselines=False)

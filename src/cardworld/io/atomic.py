@@ -54,6 +54,18 @@ def atomic_output(path: str | os.PathLike, *, overwrite: bool = False) -> Iterat
             tmp.unlink()
 
 
+def check_output(path: str | os.PathLike, *, overwrite: bool = False) -> None:
+    """The errors atomic_output would raise for `path`, raised now: before a long job, not after it."""
+    out = Path(path)
+    mode = _mode(out)
+    if mode is not None and _is_stream(mode):
+        return
+    _check_target(out, mode, overwrite)
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"output directory {str(parent)!r} does not exist; create it first")
+
+
 def _mode(out: Path) -> int | None:
     """st_mode of what `out` names (links followed), or None when nothing is there."""
     try:
@@ -96,4 +108,4 @@ def _named(out: Path) -> Iterator[None]:
         ) from e
 
 
-__all__ = ["atomic_output"]
+__all__ = ["atomic_output", "check_output"]

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from cardworld.errors import FIX, Fix, InputError
-from cardworld.io.atomic import atomic_output
+from cardworld.io.atomic import atomic_output, check_output
 
 #: Tables of the paper's kind first, then the breakdowns (report.tables ids).
 MAIN_TABLES = ("table2", "table3", "table4a", "table4b", "table4c", "table4d")
@@ -72,6 +72,8 @@ def build_report(
     out = Path(out)
     if out.suffix.lower() not in (".html", ".htm"):
         raise InputError(f"report output {str(out)!r} is not an .html file; {FIX}", fix=_HTML_FIX)
+    for path in (out, out.with_suffix(".json")):  # an existing report or a missing folder: say so now
+        check_output(path, overwrite=overwrite)
     steps = steps or _Quiet()
     ds = open_dataset(dataset)  # a missing manifest, an unfinished run: one clear error before any work
     if consumer is not None:
