@@ -57,25 +57,13 @@ def _bad_profile(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (lambda w, t: [str(t / "nowhere")], "does not exist"),
         (lambda w, t: [str(t)], "not a cardworld dataset directory"),
         (lambda w, t: [str(w), "--out", str(t / "r.pdf")], "pass --out a path ending in .html"),
-        (lambda w, t: [str(w), "--reference", str(t / "none.yaml")], "none.yaml"),
         (lambda w, t: [str(w), "--reference", str(_bad_profile(t))], "figures[0].metric"),
         (lambda w, t: [str(w), "--consumer", "999999"], "user_id 999999 is not in the dataset"),
-        (lambda w, t: [str(w), "--compare", str(t / "other.csv")], "does not exist"),
         (lambda w, t: [str(w), "--consumer", "-1"], "--consumer"),
     ],
-    ids=[
-        "no-dir",
-        "no-manifest",
-        "not-html",
-        "no-profile",
-        "bad-profile",
-        "unknown-consumer",
-        "no-compare",
-        "negative-consumer",
-    ],
+    ids=["no-manifest", "not-html", "bad-profile", "unknown-consumer", "negative-consumer"],
 )
 def test_bad_input_is_one_line_and_writes_nothing(world, tmp_path, args, fragment):
     given = args(world, tmp_path)
