@@ -150,3 +150,18 @@ def test_a_run_of_quiet_months_is_flagged_where_no_single_month_is():
         ]
         == []
     )
+
+
+def test_fraud_episodes_are_the_labels_when_the_measures_have_them():
+    # the same rows, fraud as rows (a burst of 30 on one card in January) or as cards with fraud (1):
+    # with episodes the rate is 2 / 30,000 and February's 10,000 rows expect 0.667: p = 0.513, not flagged;
+    # with rows the rate is 31 / 30,000 and February expects 10.3 labels: p = 3.3e-5, flagged
+    m = _measures([10_000, 10_000, 10_000], [30, 0, 1], months=MONTHS[:3])
+    by_rows = label_health(m, dispersion=1.0)["fraud"]
+    assert by_rows["labels_are"] == "fraud rows"
+    assert [f["month"] for f in by_rows["flagged"]] == ["2019-02"]
+    m["by_month"]["fraud_cards"] = [1, 0, 1]
+    by_cards = label_health(m, dispersion=1.0)["fraud"]
+    assert by_cards["labels_are"] == "cards with fraud in the month"
+    assert by_cards["rate"] == pytest.approx(2 / 30_000)
+    assert by_cards["flagged"] == []

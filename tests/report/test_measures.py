@@ -183,8 +183,27 @@ def test_partial_years_and_a_share_over_nothing(hand):
     assert "credit.charge_off_rate" not in y
     assert "unemployment" not in y
     m = hand["by_month"]
-    assert m == {"months": ["2019-12", "2020-01"], "rows": [3, 3], "fraud_rows": [0, 2], "statements": None,
-                 "charge_offs": None}  # fmt: skip
+    assert m == {"months": ["2019-12", "2020-01"], "rows": [3, 3], "fraud_rows": [0, 2], "fraud_cards": [0, 2],
+                 "statements": None, "charge_offs": None}  # fmt: skip
+
+
+def test_fraud_cards_count_each_card_once_a_month_across_batches():
+    # card (1, 1): three fraud rows in March (two batches), one in April; card (1, 2) and user 2's card 1 in
+    # March: March has 3 cards with fraud (5 fraud rows), April 1, May none (a genuine row only)
+    rows = [
+        (1, 1, "2020-03-01T10:00", 9.0, ON, 1, None, 5999, None, True),
+        (1, 1, "2020-03-02T10:00", 9.0, ON, 1, None, 5999, None, True),
+        (1, 2, "2020-03-03T10:00", 9.0, SW, 2, "CA", 5411, None, True),
+        (1, 1, "2020-03-31T23:59", 9.0, ON, 1, None, 5999, None, True),
+        (1, 1, "2020-04-01T00:00", 9.0, ON, 1, None, 5999, None, True),
+        (2, 1, "2020-03-15T12:00", 9.0, CH, 3, "NY", 5812, None, True),
+        (2, 1, "2020-05-15T12:00", 9.0, CH, 3, "NY", 5812, None, False),
+    ]
+    tx = _transactions(rows)
+    m = measure_source([tx.slice(0, 3), tx.slice(3)], None, None, source=SOURCE)["by_month"]
+    assert m["months"] == ["2020-03", "2020-04", "2020-05"]
+    assert m["fraud_rows"] == [5, 1, 0]
+    assert m["fraud_cards"] == [3, 1, 0]
 
 
 def test_distributions_of_hand_built_rows(hand):
@@ -410,6 +429,14 @@ def test_a_generated_world_matches_a_computation_over_all_rows(world):
     assert (m["source"]["first"], m["source"]["last"]) == (str(days.min()), str(days.max()))
     months = Counter(str(d)[:7] for d in days.astype("datetime64[M]"))
     assert dict(zip(m["by_month"]["months"], m["by_month"]["rows"], strict=True)) == months
+    fraud = tx["is_fraud"].to_numpy(zero_copy_only=False)
+    episodes = Counter(
+        str(d)[:7]
+        for d, _, _ in set(zip(days.astype("datetime64[M]")[fraud].tolist(), tx["user_id"].to_numpy()[fraud],
+                               tx["card_id"].to_numpy()[fraud], strict=True))
+    )  # fmt: skip
+    got = dict(zip(m["by_month"]["months"], m["by_month"]["fraud_cards"], strict=True))
+    assert {k: v for k, v in got.items() if v} == episodes
 
 
 @pytest.mark.slow

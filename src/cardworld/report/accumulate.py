@@ -158,6 +158,11 @@ class DistinctValues:
         self._merge()
         return int(self._values.size)
 
+    def values(self) -> np.ndarray:
+        """The distinct values, ascending."""
+        self._merge()
+        return self._values
+
 
 class Grid:
     """Named dense arrays over a box of integer coordinates. An axis of size None grows to hold every
@@ -288,6 +293,8 @@ class TransactionAccumulator:
     mcc (mcc, fraud, 2) / state (1 + Vocabulary id, 0 for null; fraud; 2): sums
     user_hour (user, hour) / week_hour (weekday, hour, fraud) / month (month, fraud): rows
     errors (1 + Vocabulary id, 0 for null): rows;  amounts / fraud_amounts: CentHistogram
+    fraud_cards: the distinct (month, user, card) of fraud rows, as month << 47 | user << 16 | card (the
+    fraud episodes of each month: label health counts them, fraud rows come in bursts per card)
     Months are 12 x year + month - 1; cents are exact for whole-cent amounts (integers summed in
     float64, exact to 2^53, so sums do not depend on the batching), amount x 100 otherwise.
     """
@@ -310,6 +317,7 @@ class TransactionAccumulator:
         self.states, self.error_texts = Vocabulary(), Vocabulary()
         self.amounts, self.fraud_amounts = CentHistogram(), CentHistogram()
         self.merchants = DistinctValues()
+        self.fraud_cards = DistinctValues()
 
     def add(self, batch: pa.RecordBatch | pa.Table) -> None:
         """Count a batch with the transactions contract columns (at least user_id, card_id, timestamp,
@@ -364,6 +372,8 @@ class TransactionAccumulator:
         if fraud.any():
             cents = np.rint(amount[fraud] * 100)
             self.fraud_amounts.add(amount[fraud], cents, cents / 100 == amount[fraud])
+            months = month_of_day[t[fraud] // (per_second * SECONDS_PER_DAY) - d0]
+            self.fraud_cards.add(pa.array((months << 47) | (user[fraud] << 16) | card[fraud]))
         self.merchants.add(_column(b, "merchant_id"))
 
     def first_last(self) -> tuple[dt.date, dt.date] | None:

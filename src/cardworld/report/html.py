@@ -246,7 +246,8 @@ def _label_health(health: Mapping[str, Any] | None) -> str:
     out = [
         "<p>Months with activity but no label, where the world's own label rate makes an empty month (or a run "
         f"of empty months) unlikely: Poisson probability of no label below {health.get('alpha')}, with the "
-        "rate divided by the labels' dispersion (fraud comes in episodes, so its rows are not independent). "
+        "rate divided by the labels' estimated dispersion. Fraud is counted in episodes (the cards with fraud "
+        "in a month), since one compromised card makes a burst of fraud rows. "
         "Real datasets have long label-free runs that break time-based splits; a flagged month or run is one "
         "to keep away from a split boundary.</p>"
     ]
@@ -260,7 +261,8 @@ def _label_health(health: Mapping[str, Any] | None) -> str:
             f"<h3>{kind}</h3>"
             + pairs_html(
                 [
-                    ["label rate", fmt(h.get("rate"), "pct")],
+                    ["labels counted", h.get("labels_are") or "charge-offs"],
+                    ["label rate (per row or statement)", fmt(h.get("rate"), "pct")],
                     ["dispersion used", fmt(h.get("dispersion"))],
                     ["months with activity", h.get("months_active")],
                     ["months without a label", h.get("months_without_label")],

@@ -2,6 +2,10 @@
 
     health = label_health(measures)      # measures from report.measures (its "by_month" part)
 
+Fraud labels are counted as episodes where the measures have them (by_month fraud_cards: the cards with a
+fraud row in the month), since a compromised card makes a burst of fraud rows: the rate r is then episodes
+per row. Default labels are charge-offs per statement.
+
 Why: real labelled datasets have long label-free stretches. TabFormer has 51 months with normal volume and
 no fraud label at all, which breaks time-based train/test splits (a test month without a positive has no
 recall to measure) and hints at a labelling gap rather than a quiet month. Here each month's exposure
@@ -46,7 +50,11 @@ def label_health(
     credit cycle's statements and charge-offs per month (None without them)."""
     by_month = measures.get("by_month") or {}
     months = list(by_month.get("months") or [])
-    fraud = _health(months, by_month.get("rows"), by_month.get("fraud_rows"), alpha, dispersion)
+    episodes = by_month.get("fraud_cards")  # cards with fraud that month; older measures: fraud rows
+    fraud_labels = episodes if episodes is not None else by_month.get("fraud_rows")
+    fraud = _health(months, by_month.get("rows"), fraud_labels, alpha, dispersion)
+    if fraud is not None:
+        fraud["labels_are"] = "cards with fraud in the month" if episodes is not None else "fraud rows"
     default = _health(months, by_month.get("statements"), by_month.get("charge_offs"), alpha, dispersion)
     return {"fraud": fraud, "default": default, "alpha": alpha}
 

@@ -23,6 +23,8 @@ Where the contract leaves a choice, it is made so:
   breakdown counts no homes.
 - The state breakdown lists every US state (and DC) with rows or homes; "cards" counts the (user,
   card_index) pairs of the cards table and consumers.cards.* those of each consumer (0 without cards).
+- by_month fraud_cards: the (user, card) pairs with a fraud row in the month, the month's fraud episodes
+  (label health tests them: fraud rows come in bursts per card, episodes far less so).
 - amount_hist: amounts above $100,000 count in the last bin. person_top_hour_share: users with at
   least TOP_HOUR_MIN_ROWS rows.
 - tx.error_share.<reason>: every reason of codes.DECLINE_REASON_NAMES (0.0 when unseen), and any other
@@ -311,12 +313,15 @@ def _months(span) -> list[int]:
 def _by_month(acc: TransactionAccumulator, span) -> dict[str, Any]:
     months = _months(span)
     if not months:
-        return {"months": [], "rows": [], "fraud_rows": [], "statements": None, "charge_offs": None}
+        return {"months": [], "rows": [], "fraud_rows": [], "fraud_cards": [], "statements": None,
+                "charge_offs": None}  # fmt: skip
     rows = acc.month.span("rows", 0, months[0], months[-1] + 1)
+    card_months = acc.fraud_cards.values() >> 47  # each (month, user, card) with fraud, by its month
     return {
         "months": [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in months],
         "rows": rows.sum(axis=1).tolist(),
         "fraud_rows": rows[:, 1].tolist(),
+        "fraud_cards": np.bincount(card_months - months[0], minlength=len(months)).tolist(),
         "statements": None,
         "charge_offs": None,
     }
