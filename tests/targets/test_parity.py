@@ -232,7 +232,8 @@ def _allowances(specs: list[AnySpec], data: dict, ref: np.ndarray, fast: np.ndar
     return skip, err
 
 
-def assert_parity(specs: list[AnySpec], data: dict) -> None:
+def assert_parity(specs: list[AnySpec], data: dict, at: np.ndarray | None = None) -> None:
+    """The fast path equals the reference on every row, or (with `at`) its sparse form on those rows."""
     # Each mixed denominator as a visible target too: both implementations' denominators are compared, and
     # a ratio row is judged only where they agree on the denominator being zero or clearly not.
     dens = [
@@ -247,6 +248,12 @@ def assert_parity(specs: list[AnySpec], data: dict) -> None:
     assert ref.shape == fast.shape == (data["time"].shape[0], len(names))
     assert fast.dtype == ref.dtype == np.float32
     skip, err = _allowances(full, data, ref, fast)
+    if at is not None:  # sparse: the same rows' reference values and allowances
+        fast = compute_targets_batch(full, **data, at=at)
+        assert fast.shape == (at.size, len(names))
+        ref = ref[at]
+        skip = {k: v[at] for k, v in skip.items()}
+        err = {k: v[at] for k, v in err.items()}
     for j, name in enumerate(names):
         r, f = ref[:, j].astype(np.float64), fast[:, j].astype(np.float64)
         with np.errstate(invalid="ignore"):
@@ -272,6 +279,16 @@ def _data(batch) -> dict:
 @given(specs=spec_sets(), batch=batches())
 def test_fast_path_matches_reference(specs: list[AnySpec], batch) -> None:
     assert_parity(specs, _data(batch))
+
+
+@settings(SETTINGS, max_examples=150)
+@given(specs=spec_sets(), batch=batches(), data=st.data())
+def test_sparse_positions_match_reference(specs: list[AnySpec], batch, data) -> None:
+    """compute_targets_batch(..., at=rows) equals the reference at those rows, whichever rows are chosen."""
+    d = _data(batch)
+    n = d["time"].size
+    rows = data.draw(st.lists(st.integers(0, max(n - 1, 0)), max_size=n, unique=True)) if n else []
+    assert_parity(specs, d, at=np.array(sorted(rows), dtype=np.int64))
 
 
 def _grid() -> list[TargetSpec]:
@@ -304,7 +321,9 @@ GRID = _grid()
 @given(batch=batches(max_users=3, max_rows=25))
 @pytest.mark.slow
 def test_every_window_mode_and_aggregation(batch) -> None:
-    assert_parity(GRID, _data(batch))
+    d = _data(batch)
+    assert_parity(GRID, d)
+    assert_parity(GRID, d, at=np.arange(0, d["time"].size, 3))
 
 
 @settings(SETTINGS, max_examples=50)

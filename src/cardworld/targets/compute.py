@@ -104,11 +104,18 @@ def compute_targets_batch(
     mcc: np.ndarray | None = None,
     offsets: np.ndarray,
     columns: Mapping[str, np.ndarray] | None = None,
+    at: np.ndarray | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Targets of many users whose rows are concatenated; user u is rows offsets[u]:offsets[u+1].
 
     Each user's rows must be sorted by time. `columns` supplies value columns other than amount
     (for specs with `value: <column>`). Returns float32 of shape (n_rows, len(output_names(specs))).
+
+    at: row indices (strictly increasing) where targets are wanted; then the result has one row per index,
+    equal to the dense result's row at that index (windows still see every row; only the evaluation is
+    sparse, and costs only what those rows need). out: a float32 C-contiguous array of the result's shape
+    to write into and return (reuse one across calls: no page faults on fresh memory).
     """
     plan = compile_plan(specs)
     t = as_seconds(time)
@@ -121,7 +128,10 @@ def compute_targets_batch(
     vals = [_as_values(c, cols[c], n) for c in plan.value_columns]
     values = vals[0].reshape(1, n) if len(vals) == 1 else np.stack(vals)
     m = _as_mcc(mcc, n, plan.uses_mcc)
-    out = np.empty((n, plan.n_columns), dtype=np.float32)
+    sparse = at is not None
+    at_rel, at_off = _as_positions(at, off) if sparse else (_NO_ROWS, _NO_ROWS)
+    n_out = at_rel.size if sparse else n
+    out = _as_out(out, n_out, plan.n_outputs)
     err = np.zeros(3, dtype=np.int64)
     targets_kernel(
         t,
@@ -146,13 +156,54 @@ def compute_targets_batch(
         plan.den_col,
         plan.den_coef,
         plan.uses_mcc,
+        sparse,
+        at_rel,
+        at_off,
         out,
         err,
     )
     if err[0] != ERR_NONE:
         _raise_input_error(err, t, values, m, off, plan)
-    if plan.n_columns != plan.n_outputs:  # hidden helper targets sit after the visible ones
-        out = np.ascontiguousarray(out[:, : plan.n_outputs])
+    return out
+
+
+_NO_ROWS = np.zeros(1, dtype=np.int64)
+
+
+def _as_positions(at: np.ndarray, off: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows relative to their user, per-user bounds into them) of strictly increasing flat row indices."""
+    rows = np.asarray(at)
+    if rows.ndim != 1 or not (np.issubdtype(rows.dtype, np.integer) or rows.size == 0):
+        raise InputError(
+            f"at must be a 1-D array of integer row indices, got {rows.dtype} of shape {rows.shape}"
+        )
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    n = int(off[-1])
+    if rows.size and (rows[0] < 0 or rows[-1] >= n):
+        bad = int(rows[(rows < 0) | (rows >= n)][0])
+        raise InputError(f"at holds row {bad}, outside 0..{n - 1}; pass row indices of the given arrays")
+    step = np.diff(rows)
+    if (step <= 0).any():
+        i = int(np.flatnonzero(step <= 0)[0]) + 1
+        raise InputError(
+            f"at is not strictly increasing: at[{i}] = {rows[i]} after at[{i - 1}] = {rows[i - 1]}; "
+            "pass sorted, distinct row indices (np.unique sorts and dedupes)"
+        )
+    at_off = np.searchsorted(rows, off, side="left").astype(np.int64)
+    rel = rows - np.repeat(off[:-1], np.diff(at_off))
+    return rel, at_off
+
+
+def _as_out(out: np.ndarray | None, rows: int, cols: int) -> np.ndarray:
+    if out is None:
+        return np.empty((rows, cols), dtype=np.float32)
+    if not isinstance(out, np.ndarray) or out.dtype != np.float32 or out.shape != (rows, cols):
+        got = f"{out.dtype} {out.shape}" if isinstance(out, np.ndarray) else type(out).__name__
+        raise InputError(f"out is {got}; pass a float32 array of shape ({rows}, {cols}), or None")
+    if not out.flags.c_contiguous or not out.flags.writeable:
+        raise InputError(
+            "out must be a writeable C-contiguous float32 array (e.g. np.empty(shape, np.float32))"
+        )
     return out
 
 
@@ -178,13 +229,23 @@ def compute_targets(
     amount: np.ndarray,
     mcc: np.ndarray | None = None,
     columns: Mapping[str, np.ndarray] | None = None,
+    at: np.ndarray | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Targets of one user's transactions (sorted by time): float32 (n, len(output_names(specs)))."""
+    """Targets of one user's transactions (sorted by time): float32 (n, len(output_names(specs))), or
+    (len(at), ...) at the rows `at` only (see compute_targets_batch)."""
     n = np.asarray(time).shape[0] if np.ndim(time) == 1 else -1
     if n < 0:
         raise InputError(f"time must be one-dimensional, got shape {np.shape(time)}")
     return compute_targets_batch(
-        specs, time=time, amount=amount, mcc=mcc, offsets=np.array([0, n], dtype=np.int64), columns=columns
+        specs,
+        time=time,
+        amount=amount,
+        mcc=mcc,
+        offsets=np.array([0, n], dtype=np.int64),
+        columns=columns,
+        at=at,
+        out=out,
     )
 
 

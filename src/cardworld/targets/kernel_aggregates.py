@@ -193,11 +193,16 @@ def mixed_target(buf, rows, col, has_den, fill, has_thr, thr, nc, ncoef, dc, dco
 
 @kernel
 def store_chunk(buf, rows, out, r0) -> None:
-    """Copy a chunk's float64 results to the float32 output: both are row-major with the same row width,
-    so the chunk is one contiguous block, copied as a flat (vectorised) loop."""
+    """Copy a chunk's float64 results to the float32 output. With the same row width both are one
+    contiguous block, copied as a flat (vectorised) loop; otherwise only the output's leading columns."""
     n_cols = out.shape[1]
-    src = buf.reshape(buf.size)
-    dst = out.reshape(out.size)
-    o = r0 * n_cols
-    for k in range(rows * n_cols):
-        dst[o + k] = src[k]
+    if n_cols == buf.shape[1]:
+        src = buf.reshape(buf.size)
+        dst = out.reshape(out.size)
+        o = r0 * n_cols
+        for k in range(rows * n_cols):
+            dst[o + k] = src[k]
+    else:
+        for i in range(rows):
+            for c in range(n_cols):
+                out[r0 + i, c] = buf[i, c]

@@ -1,6 +1,8 @@
-"""Window bound kernels: per window, the half-open row range [ws[i], we[i]) that row i aggregates over.
+"""Window bound kernels: per window, the half-open row range [ws[j], we[j]) that row pos[j] aggregates over.
 
-Bounds are monotone in the row for every window kind, which is what keeps the aggregates after them linear.
+pos are the rows where targets are evaluated (every row when dense, the chosen ones when sparse), sorted.
+Each bound is O(1) per position (a table lookup), so sparse targets pay only for their positions. Bounds are
+monotone in the row for every window kind, which is what keeps the aggregates after them linear.
 """
 
 from __future__ import annotations
@@ -11,25 +13,28 @@ from cardworld.targets.kernel_codes import MODE_EXPANDING, MODE_FULL, MODE_LEADI
 
 
 @kernel
-def calendar_bounds(b, fi, r, n, mode, periods, ws, we) -> None:
+def calendar_bounds(b, fi, r, pos, m, mode, periods, ws, we) -> None:
     b0 = b[0]
     top = r + 1
     if mode == MODE_EXPANDING:
-        for i in range(n):
-            ws[i] = fi[min(max(b[i] - periods + 1 - b0, 0), top)]
-            we[i] = i + 1
+        for j in range(m):
+            i = pos[j]
+            ws[j] = fi[min(max(b[i] - periods + 1 - b0, 0), top)]
+            we[j] = i + 1
     elif mode == MODE_FULL:
-        for i in range(n):
-            ws[i] = fi[min(max(b[i] - periods + 1 - b0, 0), top)]
-            we[i] = fi[min(b[i] + 1 - b0, top)]
+        for j in range(m):
+            i = pos[j]
+            ws[j] = fi[min(max(b[i] - periods + 1 - b0, 0), top)]
+            we[j] = fi[min(b[i] + 1 - b0, top)]
     else:
-        for i in range(n):
-            ws[i] = fi[min(b[i] + 1 - b0, top)]
-            we[i] = fi[min(b[i] + periods + 1 - b0, top)]
+        for j in range(m):
+            i = pos[j]
+            ws[j] = fi[min(b[i] + 1 - b0, top)]
+            we[j] = fi[min(b[i] + periods + 1 - b0, top)]
 
 
 @kernel
-def duration_bounds(tpad, n, b_day, fi_day, r_day, mode, d, ws, we) -> None:
+def duration_bounds(tpad, pos, m, b_day, fi_day, r_day, mode, d, ws, we) -> None:
     """Bounds of duration windows. The answer for row i, the first row with t > t_i - d (trailing) or
     t > t_i + d (leading), lies within the day of that limit: the first-row-of-day table gives the day's
     rows, and a fixed, branch-free count over 8 slots finds the row (more than 8 rows in a day falls back to
@@ -37,7 +42,8 @@ def duration_bounds(tpad, n, b_day, fi_day, r_day, mode, d, ws, we) -> None:
     lead = mode == MODE_LEADING
     d0 = b_day[0]
     top = r_day + 1
-    for i in range(n):
+    for j in range(m):
+        i = pos[j]
         lim = tpad[i] + d if lead else tpad[i] - d
         rel = lim // SECONDS_PER_DAY - d0
         p = fi_day[min(max(rel, 0), top)]
@@ -49,25 +55,27 @@ def duration_bounds(tpad, n, b_day, fi_day, r_day, mode, d, ws, we) -> None:
             while tpad[p] <= lim:
                 p += 1
         if lead:
-            ws[i] = i + 1
-            we[i] = p
+            ws[j] = i + 1
+            we[j] = p
         else:
-            ws[i] = p
-            we[i] = i + 1
+            ws[j] = p
+            we[j] = i + 1
 
 
 @kernel
-def simple_bounds(kind, n, mode, size, ws, we) -> None:
+def simple_bounds(kind, n, pos, m, mode, size, ws, we) -> None:
     if kind == WIN_CNT and mode == MODE_TRAILING:
-        for i in range(n):
-            ws[i] = max(0, i - size + 1)
-            we[i] = i + 1
+        for j in range(m):
+            i = pos[j]
+            ws[j] = max(0, i - size + 1)
+            we[j] = i + 1
     elif kind == WIN_CNT:
-        for i in range(n):
-            ws[i] = i + 1
-            we[i] = min(n, i + 1 + size)
+        for j in range(m):
+            i = pos[j]
+            ws[j] = i + 1
+            we[j] = min(n, i + 1 + size)
     else:  # all
         full = mode != MODE_EXPANDING
-        for i in range(n):
-            ws[i] = 0
-            we[i] = n if full else i + 1
+        for j in range(m):
+            ws[j] = 0
+            we[j] = n if full else pos[j] + 1

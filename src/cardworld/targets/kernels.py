@@ -64,11 +64,11 @@ CHUNK_VALUES = 4096
 
 
 @kernel
-def spec_needs(spec_int, spec_float, windows, unit_used, n_f, n_c, n_w):
+def spec_needs(spec_int, spec_float, windows, unit_used, n_f, n_c, n_w, sparse):
     """What the batch must build, from the plan alone: running specs (sum/mean/count over "this period so
-    far" or "all so far") take one pass of their own; the others need window bounds, prefix sums, and
-    prefix counts (count, mean, sums whose fill is not 0). Returns (running, need_count, need_channel,
-    need_window, need_fi, want_unit)."""
+    far" or "all so far") take one pass of their own when every row is evaluated; the others (and running
+    specs at sparse positions) need window bounds, prefix sums, and prefix counts (count, mean, sums whose
+    fill is not 0). Returns (running, need_count, need_channel, need_window, need_fi, want_unit)."""
     n_s = spec_int.shape[0]
     running = np.zeros(n_s, dtype=np.bool_)
     need_count = np.zeros(n_f, dtype=np.bool_)
@@ -84,7 +84,7 @@ def spec_needs(spec_int, spec_float, windows, unit_used, n_f, n_c, n_w):
         expanding = windows[w, 2] == MODE_EXPANDING and (
             kind == WIN_ALL or (kind == WIN_CAL and windows[w, 3] == 1)
         )
-        if prefix_agg and expanding:
+        if prefix_agg and expanding and not sparse:
             running[q] = True
             continue
         need_window[w] = True
@@ -124,10 +124,17 @@ def targets_kernel(
     den_col,
     den_coef,
     check_mcc,
+    sparse,
+    at_rel,
+    at_off,
     out,
     err,
 ) -> None:
-    """Every target of every user: users are rows offsets[u]:offsets[u+1] of the flat arrays."""
+    """Every target of every user: users are rows offsets[u]:offsets[u+1] of the flat arrays.
+
+    Dense (sparse False): out row a+i is the user's row i. Sparse: the user's targets are evaluated at its
+    rows at_rel[at_off[u]:at_off[u+1]] (relative, ascending) and written to out rows at_off[u]... . out may
+    have fewer columns than the plan computes (hidden helper targets come last and are not stored)."""
     n_users = offsets.size - 1
     maxn = 0
     for u in range(n_users):
@@ -149,8 +156,9 @@ def targets_kernel(
     tab = unit_tables(day_lo, n_days if use_tab else 1, unit_used)
 
     running, need_count, need_channel, need_window, need_fi, want_unit = spec_needs(
-        spec_int, spec_float, windows, unit_used, n_f, n_c, n_w
+        spec_int, spec_float, windows, unit_used, n_f, n_c, n_w, sparse
     )
+    ident = np.arange(maxn)  # the positions of a dense user: every row
 
     days = np.empty(maxn, dtype=np.int64)
     need_days = want_unit.any()
@@ -172,8 +180,13 @@ def targets_kernel(
     st = np.empty((n_s, 3), dtype=np.int64)
     back_st = np.empty((n_s, 1), dtype=np.float64)
     stf = np.empty((n_s, 1), dtype=np.float64)
-    chunk = max(16, CHUNK_VALUES // max(out.shape[1], 1))
-    buf = np.empty((chunk, out.shape[1]), dtype=np.float64)
+    n_cols = out.shape[1]  # every column the plan computes, hidden helpers included
+    for q in range(n_s):
+        n_cols = max(n_cols, spec_int[q, 6] + (spec_int[q, 5] if spec_int[q, 0] == AGG_TOPK else 1))
+    for x in range(mix_int.shape[0]):
+        n_cols = max(n_cols, mix_int[x, 0] + 1)
+    chunk = max(16, CHUNK_VALUES // max(n_cols, 1))
+    buf = np.empty((chunk, n_cols), dtype=np.float64)
     scale = np.ones(n_val, dtype=np.float64)
     xs = np.empty((n_val, maxn), dtype=np.float64)
     zeros = np.zeros(maxn, dtype=np.int64)  # the single bucket of "all so far"
@@ -183,6 +196,14 @@ def targets_kernel(
         n = offsets[u + 1] - a
         if n == 0:
             continue
+        if sparse:
+            o0 = at_off[u]
+            m = at_off[u + 1] - o0
+            pos = at_rel[o0 : o0 + m]
+        else:
+            o0 = a
+            m = n
+            pos = ident
         valid = is_sorted(time, a, n)
         for v in range(n_val):
             finite, scale[v] = check_values(values[v], a, n, xs[v])
@@ -232,11 +253,12 @@ def targets_kernel(
             mode = windows[w, 2]
             param = windows[w, 3]
             if kind == WIN_CAL:
-                calendar_bounds(buckets[unit], fi[unit], fr[unit], n, mode, param, ws[w], we[w])
+                calendar_bounds(buckets[unit], fi[unit], fr[unit], pos, m, mode, param, ws[w], we[w])
             elif kind == WIN_DUR:
                 duration_bounds(
                     tpad,
-                    n,
+                    pos,
+                    m,
                     buckets[CalendarUnit.DAY],
                     fi[CalendarUnit.DAY],
                     fr[CalendarUnit.DAY],
@@ -246,15 +268,17 @@ def targets_kernel(
                     we[w],
                 )
             else:
-                simple_bounds(kind, n, mode, param, ws[w], we[w])
+                simple_bounds(kind, n, pos, m, mode, param, ws[w], we[w])
 
         # Aggregates, chunk by chunk into a float64 buffer that stays in L1; mixed targets and thresholds
         # read it (so they see float64 values), then the chunk is copied to the float32 output in one block.
         st[:, :] = 0
         stf[:, :] = 0.0
         back_st[:, :] = -np.inf
-        for i0 in range(0, n, chunk):
-            i1 = min(n, i0 + chunk)
+        if m == 0:
+            continue
+        for i0 in range(0, m, chunk):  # i: the index of a position (the row itself when dense)
+            i1 = min(m, i0 + chunk)
             for q in range(n_s):
                 agg = spec_int[q, 0]
                 f = spec_int[q, 1]
@@ -311,4 +335,4 @@ def targets_kernel(
                     den_col[den_ptr[x] : den_ptr[x + 1]],
                     den_coef[den_ptr[x] : den_ptr[x + 1]],
                 )
-            store_chunk(buf, i1 - i0, out, a + i0)
+            store_chunk(buf, i1 - i0, out, o0 + i0)
