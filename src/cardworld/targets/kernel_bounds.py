@@ -7,9 +7,48 @@ monotone in the row for every window kind, which is what keeps the aggregates af
 
 from __future__ import annotations
 
-from cardworld.dates import SECONDS_PER_DAY
 from cardworld.jit import kernel
-from cardworld.targets.kernel_codes import MODE_EXPANDING, MODE_FULL, MODE_LEADING, MODE_TRAILING, WIN_CNT
+from cardworld.targets.kernel_codes import (
+    MODE_EXPANDING,
+    MODE_FULL,
+    MODE_LEADING,
+    MODE_TRAILING,
+    WIN_CAL,
+    WIN_CNT,
+    WIN_DUR,
+)
+
+# Duration windows search their bound within time slots of 2**16 s (18.2 h): a shift, not a division, and
+# few rows per slot in card data, so the search is short.
+SLOT_BITS = 16
+
+
+@kernel
+def chunk_bounds(window, n, pos, tpad, buckets, fi, fr, slots, top, ws, we) -> None:
+    """One window's bounds at the positions `pos` (a chunk of them)."""
+    kind, unit, mode, param = window[0], window[1], window[2], window[3]
+    m = pos.size
+    if kind == WIN_CAL:
+        calendar_bounds(buckets[unit], fi[unit], fr[unit], pos, m, mode, param, ws, we)
+    elif kind == WIN_DUR:
+        duration_bounds(tpad, pos, m, slots, top, mode, param, ws, we)
+    else:
+        simple_bounds(kind, n, pos, m, mode, param, ws, we)
+
+
+@kernel
+def slot_table(tpad, n, slots) -> int:
+    """slots[r] = the first row at or after time tpad[0] + r * 2**SLOT_BITS, for r = 0..R+1 (slots[R+1] = n).
+    Built once per user and shared by every duration window (branch-free, as first_row_table). Returns
+    R + 1, the top index."""
+    base = tpad[0]
+    top = ((tpad[n - 1] - base) >> SLOT_BITS) + 1
+    slots[: top + 1] = n
+    for i in range(n - 1, -1, -1):
+        slots[(tpad[i] - base) >> SLOT_BITS] = i
+    for r in range(top - 1, -1, -1):
+        slots[r] = min(slots[r], slots[r + 1])
+    return top
 
 
 @kernel
@@ -34,24 +73,23 @@ def calendar_bounds(b, fi, r, pos, m, mode, periods, ws, we) -> None:
 
 
 @kernel
-def duration_bounds(tpad, pos, m, b_day, fi_day, r_day, mode, d, ws, we) -> None:
-    """Bounds of duration windows. The answer for row i, the first row with t > t_i - d (trailing) or
-    t > t_i + d (leading), lies within the day of that limit: the first-row-of-day table gives the day's
-    rows, and a fixed, branch-free count over 8 slots finds the row (more than 8 rows in a day falls back to
-    a loop). tpad is the user's times padded with 8 int64 maxima, so the count never reads past the end."""
+def duration_bounds(tpad, pos, m, slots, top, mode, d, ws, we) -> None:
+    """Bounds of duration windows. The bound of row i, the first row with t > t_i - d (trailing) or
+    t > t_i + d (leading), lies within the time slot of that limit: the slot table gives the slot's first
+    row, and a branch-free binary search over 8 rows finds it (9 or more rows in a slot fall back to a loop,
+    rarely). Rows are independent (no pointer carried from row to row), so the CPU overlaps them, and no
+    branch depends on the data: a two-pointer scan, one mispredicted exit a row, is slower here.
+    tpad is the user's times padded with 9 int64 maxima, so the search never reads past the end."""
     lead = mode == MODE_LEADING
-    d0 = b_day[0]
-    top = r_day + 1
+    base = tpad[0]
     for j in range(m):
         i = pos[j]
         lim = tpad[i] + d if lead else tpad[i] - d
-        rel = lim // SECONDS_PER_DAY - d0
-        p = fi_day[min(max(rel, 0), top)]
-        c = 0
-        for q in range(8):
-            c += tpad[p + q] <= lim
-        p += c
-        if c == 8:
+        p = slots[min(max((lim - base) >> SLOT_BITS, 0), top)]
+        p += 4 * (tpad[p + 3] <= lim)
+        p += 2 * (tpad[p + 1] <= lim)
+        p += tpad[p] <= lim
+        if tpad[p] <= lim:
             while tpad[p] <= lim:
                 p += 1
         if lead:

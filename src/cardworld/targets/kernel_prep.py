@@ -15,6 +15,9 @@ from cardworld.targets.kernel_codes import ERR_MCC, ERR_NONFINITE, ERR_UNSORTED
 MCC_LIMIT = 10000
 # 2**53: integer cents stay exact in float64 below this.
 _EXACT = 9007199254740992.0
+# Adding and subtracting 1.5 * 2**52 rounds to the nearest integer (ties to even) below 2**51.
+_ROUND = 6755399441055744.0
+_ROUND_LIMIT = 2251799813685248.0
 # x is whole cents when x*100 is within float rounding of an integer.
 _CENT_TOL = 4.0 * 2.220446049250313e-16
 # Day span above which unit tables would be too big; buckets are then computed row by row.
@@ -81,6 +84,39 @@ def filter_bits(mcc, a, n, check_mcc, mcc_bits, all_bits, bounded, bounds, amoun
             bits = all_bits[w]
             for i in range(n):
                 fw[i] = bits
+    apply_bounds(bounded, bounds, amount, a, n, fbits)
+    return bad == 0
+
+
+@kernel
+def check_values(x, a, n, xs) -> tuple[bool, float]:
+    """(all finite, cents scale) of a value column; xs[i] = the row's value in that scale (whole cents are
+    rounded to exact integers, so sums of them are exact and need no rounding later).
+
+    Every check is an integer count, not a float max or flag chain: counts vectorise (a float reduction
+    cannot be reordered without fastmath, so it would run one row per add's latency). Rounding is
+    (y + 1.5 * 2**52) - 1.5 * 2**52, exact round-half-even below 2**51, again plain vectorisable adds."""
+    lim = min(_ROUND_LIMIT, _EXACT / n)  # cents sums stay exact: n * max|cents| < 2**53
+    bad = 0
+    off = 0
+    for i in range(n):
+        v = x[a + i]
+        y = v * 100.0
+        r = (y + _ROUND) - _ROUND
+        ay = abs(y)
+        bad += (v - v) != 0.0
+        off += (abs(y - r) > _CENT_TOL * ay) | (ay >= lim)
+        xs[i] = r
+    if off == 0:
+        return bad == 0, 100.0
+    for i in range(n):
+        xs[i] = x[a + i]
+    return bad == 0, 1.0
+
+
+@kernel
+def apply_bounds(bounded, bounds, amount, a, n, fbits) -> None:
+    """Clear filter f's bit on rows whose amount is outside its [amount_min, amount_max]."""
     for q in range(bounded.size):
         f = bounded[q]
         fw = fbits[f >> 6]
@@ -91,29 +127,6 @@ def filter_bits(mcc, a, n, check_mcc, mcc_bits, all_bits, bounded, bounds, amoun
             x = amount[a + i]
             if not (lo <= x <= hi):
                 fw[i] &= clear
-    return bad == 0
-
-
-@kernel
-def check_values(x, a, n, xs) -> tuple[bool, float]:
-    """(all finite, cents scale) of a value column; xs[i] = the row's value in that scale (whole cents are
-    rounded to exact integers, so sums of them are exact and need no rounding later)."""
-    bad = False
-    ok = True
-    mx = 0.0
-    for i in range(n):
-        v = x[a + i]
-        bad |= (v - v) != 0.0
-        y = v * 100.0
-        r = np.rint(y)
-        ok &= abs(y - r) <= _CENT_TOL * abs(y)
-        mx = max(mx, abs(y))
-        xs[i] = r
-    if ok and mx * n < _EXACT:
-        return not bad, 100.0
-    for i in range(n):
-        xs[i] = x[a + i]
-    return not bad, 1.0
 
 
 @kernel
@@ -160,15 +173,18 @@ def user_buckets(days, n, unit, day_lo, tab, use_tab, out) -> None:
 
 @kernel
 def first_row_table(b, n, fi) -> int:
-    """fi[j] = first row whose bucket >= b[0] + j, for j = 0..R+1 (fi[R+1] = n). Returns R."""
-    r = b[n - 1] - b[0]
-    j = 0
-    for i in range(n):
-        rel = b[i] - b[0]
-        while j <= rel:
-            fi[j] = i
-            j += 1
-    fi[r + 1] = n
+    """fi[j] = first row whose bucket >= b[0] + j, for j = 0..R+1 (fi[R+1] = n). Returns R.
+
+    Branch-free: every row writes its bucket's entry in reverse order (so the first row's write lands
+    last), then empty buckets take the next bucket's first row by a backward min (n marks "none yet").
+    A forward fill would branch once per bucket change, mispredicted about that often."""
+    b0 = b[0]
+    r = b[n - 1] - b0
+    fi[: r + 2] = n
+    for i in range(n - 1, -1, -1):
+        fi[b[i] - b0] = i
+    for j in range(r, -1, -1):
+        fi[j] = min(fi[j], fi[j + 1])
     return r
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from cardworld.dates import CalendarUnit
 from cardworld.jit import kernel
 from cardworld.targets.kernel_aggregates import (
     agg_extreme,
@@ -32,7 +31,8 @@ from cardworld.targets.kernel_aggregates import (
     prefix_sum,
     store_chunk,
 )
-from cardworld.targets.kernel_bounds import calendar_bounds, duration_bounds, simple_bounds
+from cardworld.targets.kernel_bounds import SLOT_BITS, chunk_bounds, slot_table
+from cardworld.targets.kernel_buckets import agg_period, period_tops
 from cardworld.targets.kernel_codes import (
     AGG_COUNT,
     AGG_MAX,
@@ -41,6 +41,8 @@ from cardworld.targets.kernel_codes import (
     AGG_SUM,
     AGG_TOPK,
     MODE_EXPANDING,
+    MODE_FULL,
+    MODE_NEXT,
     WIN_ALL,
     WIN_CAL,
     WIN_DUR,
@@ -60,7 +62,7 @@ from cardworld.targets.kernel_prep import (
 
 # Values per aggregation chunk: its float64 buffer (rows x outputs, 32 KB) stays in L1. Few outputs give
 # long chunks, which keeps the per-chunk dispatch cost small.
-CHUNK_VALUES = 4096
+CHUNK_VALUES = 65536
 
 
 @kernel
@@ -68,9 +70,12 @@ def spec_needs(spec_int, spec_float, windows, unit_used, n_f, n_c, n_w, sparse):
     """What the batch must build, from the plan alone: running specs (sum/mean/count over "this period so
     far" or "all so far") take one pass of their own when every row is evaluated; the others (and running
     specs at sparse positions) need window bounds, prefix sums, and prefix counts (count, mean, sums whose
-    fill is not 0). Returns (running, need_count, need_channel, need_window, need_fi, want_unit)."""
+    fill is not 0). max, min and top_k over one whole calendar period (full or next, periods 1) read
+    per-period tops instead (kernel_buckets). Returns (running, periodic, need_count, need_channel,
+    need_window, need_fi, want_unit)."""
     n_s = spec_int.shape[0]
     running = np.zeros(n_s, dtype=np.bool_)
+    periodic = np.zeros(n_s, dtype=np.bool_)
     need_count = np.zeros(n_f, dtype=np.bool_)
     need_channel = np.zeros(max(n_c, 1), dtype=np.bool_)
     need_window = np.zeros(max(n_w, 1), dtype=np.bool_)
@@ -87,17 +92,24 @@ def spec_needs(spec_int, spec_float, windows, unit_used, n_f, n_c, n_w, sparse):
         if prefix_agg and expanding and not sparse:
             running[q] = True
             continue
+        mode = windows[w, 2]
+        if (
+            not prefix_agg
+            and kind == WIN_CAL
+            and windows[w, 3] == 1
+            and (mode == MODE_FULL or mode == MODE_NEXT)
+        ):
+            periodic[q] = True
+            want_unit[windows[w, 1]] = True
+            continue
         need_window[w] = True
         if kind == WIN_CAL:
             need_fi[windows[w, 1]] = True
-        if kind == WIN_DUR:  # duration bounds search within the day: they need the day table
-            want_unit[CalendarUnit.DAY] = True
-            need_fi[CalendarUnit.DAY] = True
         if spec_int[q, 3] >= 0:
             need_channel[spec_int[q, 3]] = True
         if agg == AGG_COUNT or agg == AGG_MEAN or (agg == AGG_SUM and spec_float[q, 0] != 0.0):
             need_count[spec_int[q, 1]] = True
-    return running, need_count, need_channel, need_window, need_fi, want_unit
+    return running, periodic, need_count, need_channel, need_window, need_fi, want_unit
 
 
 @kernel
@@ -155,12 +167,15 @@ def targets_kernel(
     use_tab = n_days <= MAX_TABLE_DAYS
     tab = unit_tables(day_lo, n_days if use_tab else 1, unit_used)
 
-    running, need_count, need_channel, need_window, need_fi, want_unit = spec_needs(
+    running, periodic, need_count, need_channel, need_window, need_fi, want_unit = spec_needs(
         spec_int, spec_float, windows, unit_used, n_f, n_c, n_w, sparse
     )
     ident = np.arange(maxn)  # the positions of a dense user: every row
-
+    need_tpad = False
+    for w in range(n_w):
+        need_tpad |= need_window[w] and windows[w, 0] == WIN_DUR
     days = np.empty(maxn, dtype=np.int64)
+
     need_days = want_unit.any()
     tpad = np.empty(maxn + 9, dtype=np.int64)
     fbits = np.empty((n_words, maxn), dtype=np.uint64)
@@ -170,13 +185,17 @@ def targets_kernel(
     fr = np.zeros(5, dtype=np.int64)
     kc = np.empty((n_f, maxn + 1), dtype=np.int32) if need_count.any() else np.empty((n_f, 1), np.int32)
     pre = np.empty((max(n_c, 1), maxn + 1), dtype=np.float64)
-    ws = np.empty((n_w, maxn), dtype=np.int32)
-    we = np.empty((n_w, maxn), dtype=np.int32)
+    slots_cap = maxn + 2
+    slots = np.empty(slots_cap, dtype=np.int32)
+    top = 0
     suf = np.empty((n_s, maxn), dtype=np.float64)
     kmax = 1
     for q in range(n_s):
         kmax = max(kmax, spec_int[q, 5])
     reg = np.empty((n_s, kmax), dtype=np.float64)
+    pslot = np.cumsum(periodic) - 1  # periodic spec q's tops are tops[pslot[q]]
+    tops_cap = maxn + 2
+    tops = np.empty((max(periodic.sum(), 1), tops_cap, kmax), dtype=np.float64)
     st = np.empty((n_s, 3), dtype=np.int64)
     back_st = np.empty((n_s, 1), dtype=np.float64)
     stf = np.empty((n_s, 1), dtype=np.float64)
@@ -187,6 +206,8 @@ def targets_kernel(
         n_cols = max(n_cols, mix_int[x, 0] + 1)
     chunk = max(16, CHUNK_VALUES // max(n_cols, 1))
     buf = np.empty((chunk, n_cols), dtype=np.float64)
+    ws = np.empty((n_w, chunk), dtype=np.int32)  # a chunk's window bounds: they stay in L1 with buf
+    we = np.empty((n_w, chunk), dtype=np.int32)
     scale = np.ones(n_val, dtype=np.float64)
     xs = np.empty((n_val, maxn), dtype=np.float64)
     zeros = np.zeros(maxn, dtype=np.int64)  # the single bucket of "all so far"
@@ -214,9 +235,14 @@ def targets_kernel(
             return
         if need_days:
             user_days(time, a, n, day_lo, days)
-        if need_fi[CalendarUnit.DAY]:
+        if need_tpad:
             tpad[:n] = time[a : a + n]
             tpad[n : n + 9] = np.iinfo(np.int64).max
+            need = ((tpad[n - 1] - tpad[0]) >> SLOT_BITS) + 2
+            if need > slots_cap:
+                slots_cap = 2 * need
+                slots = np.empty(slots_cap, dtype=np.int32)
+            top = slot_table(tpad, n, slots)
 
         # Calendar buckets and first-row tables.
         for unit in range(5):
@@ -244,34 +270,25 @@ def targets_kernel(
             v = channels[c, 1]
             prefix_sum(xs[v], n, fbits[f >> 6], f & 63, pre[c])
 
-        # Window bounds.
-        for w in range(n_w):
-            if not need_window[w]:
-                continue
-            kind = windows[w, 0]
-            unit = windows[w, 1]
-            mode = windows[w, 2]
-            param = windows[w, 3]
-            if kind == WIN_CAL:
-                calendar_bounds(buckets[unit], fi[unit], fr[unit], pos, m, mode, param, ws[w], we[w])
-            elif kind == WIN_DUR:
-                duration_bounds(
-                    tpad,
-                    pos,
-                    m,
-                    buckets[CalendarUnit.DAY],
-                    fi[CalendarUnit.DAY],
-                    fr[CalendarUnit.DAY],
-                    mode,
-                    param,
-                    ws[w],
-                    we[w],
-                )
-            else:
-                simple_bounds(kind, n, pos, m, mode, param, ws[w], we[w])
+        # Per-period tops of the max/min/top_k specs over whole periods.
+        for q in range(n_s):
+            if periodic[q]:
+                unit = windows[spec_int[q, 4], 1]
+                need = buckets[unit, n - 1] - buckets[unit, 0] + 2
+                if need > tops_cap:  # grow: the tops already built for this user are rebuilt below
+                    tops_cap = 2 * need
+                    tops = np.empty((tops.shape[0], tops_cap, kmax), dtype=np.float64)
+        for q in range(n_s):
+            if periodic[q]:
+                f = spec_int[q, 1]
+                sign = -1.0 if spec_int[q, 0] == AGG_MIN else 1.0
+                k = spec_int[q, 5] if spec_int[q, 0] == AGG_TOPK else 1
+                b = buckets[windows[spec_int[q, 4], 1]]
+                period_tops(values[spec_int[q, 2]], a, fbits[f >> 6], f & 63, sign, b, n, k, tops[pslot[q]])
 
-        # Aggregates, chunk by chunk into a float64 buffer that stays in L1; mixed targets and thresholds
-        # read it (so they see float64 values), then the chunk is copied to the float32 output in one block.
+        # Chunk by chunk: each window's bounds for the chunk, then the aggregates into a float64 buffer that
+        # stays in L1 with them; mixed targets and thresholds read it (so they see float64 values), then the
+        # chunk is copied to the float32 output in one block.
         st[:, :] = 0
         stf[:, :] = 0.0
         back_st[:, :] = -np.inf
@@ -279,6 +296,9 @@ def targets_kernel(
             continue
         for i0 in range(0, m, chunk):  # i: the index of a position (the row itself when dense)
             i1 = min(m, i0 + chunk)
+            for w in range(n_w):
+                if need_window[w]:
+                    chunk_bounds(windows[w], n, pos[i0:i1], tpad, buckets, fi, fr, slots, top, ws[w], we[w])
             for q in range(n_s):
                 agg = spec_int[q, 0]
                 f = spec_int[q, 1]
@@ -290,13 +310,18 @@ def targets_kernel(
                 fill = spec_float[q, 0]
                 fw = fbits[f >> 6]
                 bit = f & 63
-                if running[q]:
+                if periodic[q]:
+                    sign = -1.0 if agg == AGG_MIN else 1.0
+                    kq = k if agg == AGG_TOPK else 1
+                    b = buckets[windows[w, 1]]
+                    agg_period(b, tops[pslot[q]], kq, windows[w, 2], sign, pos, i0, i1, fill, buf, col)
+                elif running[q]:
                     b = buckets[windows[w, 1]] if windows[w, 0] == WIN_CAL else zeros
                     inv = 1.0 / scale[v]
                     agg_running(agg, b, xs[v], fw, bit, inv, i0, i1, fill, st[q], stf[q], buf, col)
                 elif agg == AGG_SUM or agg == AGG_MEAN or agg == AGG_COUNT:
                     inv = 1.0 / scale[v]
-                    agg_prefix(agg, pre[max(c, 0)], inv, kc[f], ws[w], we[w], i0, i1, fill, buf, col)
+                    agg_prefix(agg, pre[max(c, 0)], inv, kc[f], ws[w], we[w], 0, i1 - i0, fill, buf, col)
                 elif agg == AGG_MAX or agg == AGG_MIN:
                     sign = 1.0 if agg == AGG_MAX else -1.0
                     sq = st[q]
@@ -308,8 +333,8 @@ def targets_kernel(
                         sign,
                         ws[w],
                         we[w],
-                        i0,
-                        i1,
+                        0,
+                        i1 - i0,
                         fill,
                         suf[q],
                         sq,
@@ -318,7 +343,9 @@ def targets_kernel(
                         col,
                     )
                 else:
-                    agg_topk(values[v], a, fw, bit, k, ws[w], we[w], i0, i1, fill, reg[q], st[q], buf, col)
+                    agg_topk(
+                        values[v], a, fw, bit, k, ws[w], we[w], 0, i1 - i0, fill, reg[q], st[q], buf, col
+                    )
                 if spec_float[q, 2] != 0.0:
                     apply_threshold(buf, i1 - i0, col, k if agg == AGG_TOPK else 1, spec_float[q, 1])
             for x in range(mix_int.shape[0]):
