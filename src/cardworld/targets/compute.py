@@ -19,8 +19,11 @@ MAX_ABS_SECONDS = 253_402_300_800
 _MCC_DTYPES = (np.dtype(np.int16), np.dtype(np.int32), np.dtype(np.int64))
 
 
-def as_seconds(time: np.ndarray, name: str = "time") -> np.ndarray:
-    """int64 seconds of naive wall-clock time, from int64 seconds or any numpy datetime64."""
+def as_seconds(time: np.ndarray, name: str = "time", check_range: bool = True) -> np.ndarray:
+    """int64 seconds of naive wall-clock time, from int64 seconds or any numpy datetime64.
+
+    check_range=False leaves the plausibility check to the caller (compute_targets_batch checks each
+    user's first and last rows, which bound the rest once the kernel has checked the order)."""
     t = np.asarray(time)
     if t.ndim != 1:
         raise InputError(f"{name} must be one-dimensional, got shape {t.shape}")
@@ -34,13 +37,26 @@ def as_seconds(time: np.ndarray, name: str = "time") -> np.ndarray:
             f"{name} has dtype {t.dtype}; pass int64 seconds since 1970-01-01 or numpy datetime64 values"
         )
     t = np.ascontiguousarray(t, dtype=np.int64)
-    if t.size and (t.min() < -MAX_ABS_SECONDS or t.max() > MAX_ABS_SECONDS):
-        i = int(np.flatnonzero(np.abs(t) > MAX_ABS_SECONDS)[0])
-        raise InputError(
-            f"{name}[{i}] = {t[i]} is not a plausible number of seconds (beyond year 9999); "
-            "pass seconds, or datetime64 values (e.g. datetime64[ns]) which are converted"
-        )
+    if check_range and t.size and (t.min() < -MAX_ABS_SECONDS or t.max() > MAX_ABS_SECONDS):
+        _implausible(t, np.flatnonzero(np.abs(t) > MAX_ABS_SECONDS), name)
     return t
+
+
+def _implausible(t: np.ndarray, rows: np.ndarray, name: str = "time") -> None:
+    i = int(rows[0])
+    raise InputError(
+        f"{name}[{i}] = {t[i]} is not a plausible number of seconds (beyond year 9999); "
+        "pass seconds, or datetime64 values (e.g. datetime64[ns]) which are converted"
+    )
+
+
+def _check_time_range(t: np.ndarray, off: np.ndarray) -> None:
+    """Each user's first and last rows within +-MAX_ABS_SECONDS: O(users), not O(rows). A row beyond them
+    inside a user is out of order, which the kernel reports."""
+    ends = np.concatenate([off[:-1][np.diff(off) > 0], off[1:][np.diff(off) > 0] - 1])
+    bad = ends[np.abs(t[ends]) > MAX_ABS_SECONDS]
+    if bad.size:
+        _implausible(t, np.sort(bad))
 
 
 def _as_values(name: str, x: np.ndarray, n: int) -> np.ndarray:
@@ -118,9 +134,10 @@ def compute_targets_batch(
     to write into and return (reuse one across calls: no page faults on fresh memory).
     """
     plan = compile_plan(specs)
-    t = as_seconds(time)
+    t = as_seconds(time, check_range=False)
     n = t.shape[0]
     off = check_offsets(offsets, n)
+    _check_time_range(t, off)
     cols = {"amount": amount, **(columns or {})}
     missing = [c for c in plan.value_columns if c not in cols]
     if missing:
