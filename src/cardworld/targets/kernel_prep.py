@@ -49,26 +49,6 @@ def unit_tables(day_lo: int, n_days: int, unit_used: np.ndarray) -> np.ndarray:
 
 
 @kernel
-def is_sorted(time, a, n) -> bool:
-    bad = 0
-    for i in range(a + 1, a + n):
-        bad += time[i] < time[i - 1]
-    return bad == 0
-
-
-@kernel
-def user_days(time, a, n, day_lo, days) -> None:
-    """Day index of each row; unsigned 32-bit division (vectorisable) when the offset fits."""
-    base = day_lo * SECONDS_PER_DAY
-    if time[a + n - 1] - base < 2**32:
-        for i in range(n):
-            days[i] = day_lo + np.int64(np.uint32(time[a + i] - base) // np.uint32(SECONDS_PER_DAY))
-    else:
-        for i in range(n):
-            days[i] = time[a + i] // SECONDS_PER_DAY
-
-
-@kernel
 def filter_bits(mcc, a, n, check_mcc, mcc_bits, all_bits, bounded, bounds, amount, fbits) -> bool:
     """fbits[w, i]: bit f of word w = filter 64w+f keeps row i. Returns False on an MCC outside 0..9999."""
     bad = 0
@@ -86,6 +66,37 @@ def filter_bits(mcc, a, n, check_mcc, mcc_bits, all_bits, bounded, bounds, amoun
                 fw[i] = bits
     apply_bounds(bounded, bounds, amount, a, n, fbits)
     return bad == 0
+
+
+@kernel
+def check_rows(time, x, a, n, day_lo, xs, days) -> tuple[bool, float]:
+    """The pre-pass over time and the first value column, fused (both streams read once, and the loop still
+    vectorises: no table lookup in it): sorted check, finite and cents check of x with xs (as
+    check_values), and each row's day index. Returns (valid, cents scale)."""
+    base = day_lo * SECONDS_PER_DAY
+    short = time[a + n - 1] - base < 2**32  # unsigned 32-bit division (vectorisable) when offsets fit
+    lim = min(_ROUND_LIMIT, _EXACT / n)
+    unsorted = 0
+    bad = 0
+    off = 0
+    for i in range(n):
+        t = time[a + i]
+        unsorted += t < time[a + max(i - 1, 0)]
+        if short:
+            days[i] = day_lo + np.int64(np.uint32(t - base) // np.uint32(SECONDS_PER_DAY))
+        else:
+            days[i] = t // SECONDS_PER_DAY
+        v = x[a + i]
+        y = v * 100.0
+        r = (y + _ROUND) - _ROUND
+        ay = abs(y)
+        bad += (v - v) != 0.0
+        off += (abs(y - r) > _CENT_TOL * ay) | (ay >= lim)
+        xs[i] = r
+    if off:
+        for i in range(n):
+            xs[i] = x[a + i]
+    return unsorted + bad == 0, 1.0 if off else 100.0
 
 
 @kernel

@@ -1,18 +1,23 @@
 """The fused numba driver of the targets engine. Arrays and scalars in, arrays out; no Python objects, no RNG.
 
-One call runs every user of a batch. Per user, a few passes over rows that stay in cache:
-  1. prep: validate (sorted time, finite values, MCC range); decide per value column whether it is whole
-     cents (then sums are exact integers of cents, so a refund cancels its purchase to exactly 0);
-     filter bits (one table lookup gives every filter's MCC verdict); day index;
-  2. calendar bucket ids per unit used, and a first-row-of-bucket table per unit;
+One call runs every user of a batch, densely (every row) or at chosen rows (`at=`, sparse). Per user, a few
+passes over rows that stay in cache:
+  1. prep, validating in passing: one vectorised pass over time and amount (sorted, finite, whole cents ->
+     exact integer-cent sums so a refund cancels its purchase to exactly 0; day index), then filter bits
+     (one MCC table lookup gives every filter's verdict). Every check is an integer count, never a float
+     reduction, so the loops vectorise: the checks cost under 2 ns a row and nothing is ever skipped;
+  2. calendar bucket ids per unit used, first-row-of-bucket tables (branch-free), and for duration windows
+     one table of 18-hour time slots shared by all of them;
   3. per filter: prefix count; per (filter, value): prefix sum;
-  4. per distinct window: (start, end) row bounds, the window being rows [start, end). Bounds are monotone in
-     the row for every window kind, which is what makes everything after linear;
-  5. per spec, in chunks of rows whose output block stays in L1: the aggregate (prefix differences for
-     sum/count/mean, a two-stack queue for max/min, a k-register for top_k), then mixed targets.
+  4. max/min/top_k over one whole calendar period: each period's top values, once;
+  5. in chunks of positions whose buffers stay in L1: each window's bounds at those positions (O(1) each:
+     table lookups and a branch-free search, so sparse rows cost only themselves), then every spec reading
+     that window: prefix differences for sum/count/mean, a running accumulator for "so far" windows, a
+     two-stack queue for other max/min, a k-register for top_k; then thresholds and mixed targets.
 
-Steps 1-2 live in kernel_prep, 3 and 5 in kernel_aggregates, 4 in kernel_bounds; the integer codes the plan
-writes are in kernel_codes. This module only allocates the scratch arrays and runs the steps per user.
+Steps 1-2 live in kernel_prep and kernel_bounds, 3 and 5's aggregates in kernel_aggregates, 4 in
+kernel_buckets; the integer codes the plan writes are in kernel_codes. This module only allocates the
+scratch arrays and runs the steps per user.
 """
 
 from __future__ import annotations
@@ -49,15 +54,14 @@ from cardworld.targets.kernel_codes import (
 )
 from cardworld.targets.kernel_prep import (
     MAX_TABLE_DAYS,
+    check_rows,
     check_values,
     day_range,
     filter_bits,
     first_row_table,
-    is_sorted,
     locate_error,
     unit_tables,
     user_buckets,
-    user_days,
 )
 
 # Values per aggregation chunk: its float64 buffer (rows x outputs, 32 KB) stays in L1. Few outputs give
@@ -176,7 +180,6 @@ def targets_kernel(
         need_tpad |= need_window[w] and windows[w, 0] == WIN_DUR
     days = np.empty(maxn, dtype=np.int64)
 
-    need_days = want_unit.any()
     tpad = np.empty(maxn + 9, dtype=np.int64)
     fbits = np.empty((n_words, maxn), dtype=np.uint64)
     buckets = np.empty((5, maxn), dtype=np.int64)
@@ -225,16 +228,14 @@ def targets_kernel(
             o0 = a
             m = n
             pos = ident
-        valid = is_sorted(time, a, n)
-        for v in range(n_val):
+        valid, scale[0] = check_rows(time, values[0], a, n, day_lo, xs[0], days)
+        for v in range(1, n_val):
             finite, scale[v] = check_values(values[v], a, n, xs[v])
             valid &= finite
         valid &= filter_bits(mcc, a, n, check_mcc, mcc_bits, all_bits, bounded, bounds, values[0], fbits)
         if not valid:
             locate_error(time, values, mcc, a, n, check_mcc, err)
             return
-        if need_days:
-            user_days(time, a, n, day_lo, days)
         if need_tpad:
             tpad[:n] = time[a : a + n]
             tpad[n : n + 9] = np.iinfo(np.int64).max
