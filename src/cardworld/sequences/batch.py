@@ -19,7 +19,18 @@ if TYPE_CHECKING:
 LENGTH, USER_ID, TARGETS, TARGET_NAMES = "length", "user_id", "targets", "target_names"
 LABELS, LABEL_NAMES = "labels", "label_names"
 SAMPLE_INDEX, OBS_DATE = "sample_index", "obs_date"  # items of a dataset over samples (one per sample row)
-_NOT_FEATURES = (LENGTH, USER_ID, TARGETS, TARGET_NAMES, LABELS, LABEL_NAMES, SAMPLE_INDEX, OBS_DATE)
+TARGET_POSITIONS = "target_positions"  # items of a dataset with sparse targets: the rows that have them
+_NOT_FEATURES = (
+    LENGTH,
+    USER_ID,
+    TARGETS,
+    TARGET_NAMES,
+    LABELS,
+    LABEL_NAMES,
+    SAMPLE_INDEX,
+    OBS_DATE,
+    TARGET_POSITIONS,
+)
 _PADDED = "_cardworld_padded"  # attribute marking a buffer written in padded layout
 
 
@@ -36,12 +47,18 @@ class PaddedBatch:
     instead: labels is float32 (B, n_labels) (label_names ["label"]), and sample_indices (the samples
     table's row) and obs_dates (days since 1970-01-01: the history is cut at that date's 00:00) say which
     sample each sequence is.
+
+    Sparse targets (TransactionDataset(target_positions=...)): targets only at some rows of each sequence.
+    target_positions int64 (B, P) holds them (rows of the sequence, ascending; P = the batch's most, padded
+    with 0), target_mask bool (B, P) is True on real ones, and targets is float32 (B, P, n_outputs), 0
+    where masked: targets[i, j] belongs to row target_positions[i, j] (e.g. gather a model's (B, L, H)
+    output with target_positions, and weight the loss by target_mask). Dense targets leave both None.
     """
 
     payload: dict[str, torch.Tensor]
     seq_lens: torch.Tensor  # int64 (B,)
     seq_len_mask: torch.Tensor  # bool (B, L): True on real rows
-    targets: torch.Tensor | None = None  # float32 (B, L, len(target_names))
+    targets: torch.Tensor | None = None  # float32 (B, L, len(target_names)), or (B, P, ...) when sparse
     target_names: list[str] = field(default_factory=list)
     user_ids: torch.Tensor | None = None  # int64 (B,)
     labels: torch.Tensor | None = (
@@ -50,6 +67,8 @@ class PaddedBatch:
     label_names: list[str] = field(default_factory=list)
     sample_indices: torch.Tensor | None = None  # int64 (B,): row of the samples table
     obs_dates: torch.Tensor | None = None  # int64 (B,): observation date, days since 1970-01-01
+    target_positions: torch.Tensor | None = None  # int64 (B, P): the rows that have targets (sparse)
+    target_mask: torch.Tensor | None = None  # bool (B, P): True on real positions (sparse)
 
     def __len__(self) -> int:
         return int(self.seq_lens.shape[0])
@@ -69,6 +88,8 @@ class PaddedBatch:
             labels=None if self.labels is None else fn(self.labels),
             sample_indices=None if self.sample_indices is None else fn(self.sample_indices),
             obs_dates=None if self.obs_dates is None else fn(self.obs_dates),
+            target_positions=None if self.target_positions is None else fn(self.target_positions),
+            target_mask=None if self.target_mask is None else fn(self.target_mask),
         )
 
     def to(self, device: Any, non_blocking: bool = False) -> PaddedBatch:
@@ -135,7 +156,9 @@ def collate_padded(items: Sequence[Mapping[str, Any]]) -> PaddedBatch:
 
     Each item has (L_i,) or (L_i, ...) feature tensors, an int64 scalar `length`, and optionally
     `targets` (L_i, n_outputs), `labels` (L_i, n_labels) per row or (n_labels,) per sequence (stacked to
-    (B, n_labels)), `user_id`, `sample_index`, `obs_date`, `target_names` and `label_names`.
+    (B, n_labels)), `user_id`, `sample_index`, `obs_date`, `target_names` and `label_names`. Items with
+    `target_positions` (p_i,) have sparse `targets` (p_i, n_outputs): both are padded to the batch's most
+    positions P, with target_mask saying which are real.
     """
     import torch
     from torch.utils.data import get_worker_info
@@ -155,7 +178,16 @@ def collate_padded(items: Sequence[Mapping[str, Any]]) -> PaddedBatch:
     payload = {
         k: _pad([it[k] for it in items], lengths, length, shared) for k in first if k not in _NOT_FEATURES
     }
-    targets = _pad([it[TARGETS] for it in items], lengths, length, shared) if TARGETS in first else None
+    targets = positions = target_mask = None
+    if TARGET_POSITIONS in first:  # sparse targets: padded by the number of positions, not of rows
+        counts = torch.tensor([int(it[TARGET_POSITIONS].shape[0]) for it in items], dtype=torch.int64)
+        n_pos, most = counts.tolist(), int(counts.max())
+        positions = _pad([it[TARGET_POSITIONS] for it in items], n_pos, most, shared)
+        if TARGETS in first:
+            targets = _pad([it[TARGETS] for it in items], n_pos, most, shared)
+        target_mask = torch.arange(most).unsqueeze(0) < counts.unsqueeze(1)
+    elif TARGETS in first:
+        targets = _pad([it[TARGETS] for it in items], lengths, length, shared)
     labels = None
     if LABELS in first:
         per_row = first[LABELS].dim() == 2
@@ -174,6 +206,8 @@ def collate_padded(items: Sequence[Mapping[str, Any]]) -> PaddedBatch:
         label_names=list(first.get(LABEL_NAMES, ())),
         sample_indices=_stack(items, SAMPLE_INDEX) if SAMPLE_INDEX in first else None,
         obs_dates=_stack(items, OBS_DATE) if OBS_DATE in first else None,
+        target_positions=positions,
+        target_mask=target_mask,
     )
 
 

@@ -8,13 +8,17 @@ DataLoaders.
 
 One item is one user. Targets are computed on the user's FULL history, then the most recent `max_len`
 rows are kept, so a truncated sequence keeps the target values of the real history (an expanding window
-still counts the rows cut off). A whole batch of users goes through one compute_targets_batch call.
+still counts the rows cut off). A whole batch of users goes through one compute_targets_batch call,
+evaluated at the kept rows only (at=...): rows cut off are read by the windows but cost no evaluation.
 Three kinds of arrays are kept apart: the payload (model inputs), targets and labels; targets and labels
 never enter the payload.
 
 With `samples=` (a table of user_id, obs_date, label: e.g. cardworld.labels.pd_samples), one item is one
 sample row instead: the user's transactions before obs_date 00:00 (the last `max_len` of them), with the
 sample's label as batch.labels (B, 1).
+
+With `target_positions=` (sparse targets) targets are computed only at some rows of each kept sequence
+(sequences.positions), through compute_targets_batch(at=...), with the dense values at those rows.
 
 A cardworld dataset directory is read lazily, user by user (sequences.lazy; batch_sampler for cheap
 random batches); other Parquet sources are read whole. torch is imported inside methods only: importing
@@ -40,6 +44,7 @@ from cardworld.sequences.batch import (
     OBS_DATE,
     SAMPLE_INDEX,
     TARGET_NAMES,
+    TARGET_POSITIONS,
     TARGETS,
     USER_ID,
     collate_padded,
@@ -47,7 +52,9 @@ from cardworld.sequences.batch import (
     padded_buffer,
 )
 from cardworld.sequences.lazy import CACHE_ROWS, LazySource, is_dataset_dir
+from cardworld.sequences.positions import PERIOD_END, Positions, batch_positions, check_seed, parse_positions
 from cardworld.sequences.sampler import BlockBatchSampler
+from cardworld.sequences.scratch import Scratch
 from cardworld.sequences.source import (
     ROLES,
     Samples,
@@ -62,7 +69,17 @@ from cardworld.targets import compile_plan, compute_targets_batch
 from cardworld.targets.plan import TargetPlan
 from cardworld.targets.spec import AnySpec
 
-ITEM_KEYS = (LENGTH, USER_ID, TARGETS, TARGET_NAMES, LABELS, LABEL_NAMES, SAMPLE_INDEX, OBS_DATE)
+ITEM_KEYS = (
+    LENGTH,
+    USER_ID,
+    TARGETS,
+    TARGET_NAMES,
+    LABELS,
+    LABEL_NAMES,
+    SAMPLE_INDEX,
+    OBS_DATE,
+    TARGET_POSITIONS,
+)
 SAMPLE_LABEL = "label"  # label_names of a dataset over samples
 # Sequence features of every item (mcc only when the source has MCCs), then any extra_features.
 FEATURES = ("amount", "mcc", "time_delta", "hour", "weekday", "day_of_month", "month")
@@ -123,6 +140,12 @@ def _cut_rows(time, offsets, pos, cut, out) -> None:
     for i in range(pos.size):
         lo, hi = offsets[pos[i]], offsets[pos[i] + 1]
         out[i] = lo + np.searchsorted(time[lo:hi], cut[i])
+
+
+def _kept_rows(stop: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """The flat rows stop[u]-keep[u] .. stop[u]-1 of every item, ascending."""
+    first = np.repeat(stop - keep, keep)
+    return first + (np.arange(int(keep.sum()), dtype=np.int64) - np.repeat(np.cumsum(keep) - keep, keep))
 
 
 class _Layout(NamedTuple):
@@ -254,6 +277,32 @@ class TransactionDataset:
     For random access, batch_sampler(...) draws each batch from a few row groups (pass it to the
     DataLoader as batch_sampler); DataLoader(ds, shuffle=True) works too, reading a row group per user.
     `arrays` reads every transaction (eager).
+
+    target_positions (sparse targets; default None: targets at every kept row): targets only at some
+    rows, positions in the item's KEPT sequence (after max_len and a samples cut; 0 = its first kept row).
+    Targets are still computed on the full history, one compute_targets_batch(at=...) call per batch, and
+    equal the dense targets at those rows. Forms:
+      "period_end:<unit>" (day, week, month, quarter, year): kept rows that are the last transaction of a
+        calendar period of the user's FULL history (cardworld.targets.period_end_mask), where 'full' and
+        'expanding' windows agree; over samples, the last row before obs_date is one only if the user has
+        no later row in its period.
+      "every:N": every N-th row counted from the END: rows L-1, L-1-N, ... (the last row, "now", is always
+        one; a position then means the same "N rows before now" whatever the length).
+      "random:K": K distinct rows (all of them when fewer), ascending, drawn from the item's own stream
+        (rng.stream of positions_seed, keyed by epoch and the user id; over samples, the user id and
+        obs_day): the same item gets the same positions in every worker, batch order and run. They are
+        fixed per item; set `ds.epoch = e` before an epoch to re-draw (workers see it when they start, so
+        not with persistent_workers=True).
+      a callable f(time, length) -> row indices: time is int64 seconds of the item's kept rows (read-only),
+        length = len(time); it returns distinct integers in 0..length-1 (sorted here; anything else is an
+        InputError naming the item). Spawned workers pickle it: use a module-level function.
+    An item then carries target_positions (int64 (p,)) and targets float32 (p, n_outputs); a batch has
+    target_positions and target_mask (B, P) and targets (B, P, n_outputs), P its most positions
+    (PaddedBatch). Labels stay per row.
+
+    Targets are computed into a float32 buffer each process keeps and reuses (out=, no page faults on
+    fresh memory), then copied into the batch's tensors (a batch never aliases it), except when the
+    batch's rows are its padded layout: then they are computed straight into the batch tensor.
     """
 
     collate_fn = staticmethod(collate_padded)
@@ -269,8 +318,14 @@ class TransactionDataset:
         labels: Sequence[str] = (),
         samples: Any = None,
         cache_rows: int = CACHE_ROWS,
+        target_positions: str | Callable[[np.ndarray, int], Any] | None = None,
+        positions_seed: int = 0,
     ) -> None:
         self.max_len = _check_max_len(max_len)
+        self._rule = parse_positions(target_positions)
+        self.positions_seed = check_seed("positions_seed", positions_seed)
+        self._epoch = 0
+        self._scratch = Scratch()  # compute_targets_batch(out=): one buffer per process, reused
         self._samples: Samples | None = None if samples is None else load_samples(samples)
         if self._samples is not None and labels:
             raise InputError(
@@ -330,6 +385,21 @@ class TransactionDataset:
         self._n_users = len(self.user_ids)
         if self._samples is not None:
             self._sample_pos = _sample_positions(self.user_ids, self._samples)
+
+    @property
+    def epoch(self) -> int:
+        """Part of the seed of random target positions (0 unless set): set it before each epoch to re-draw
+        them; other positions do not depend on it."""
+        return self._epoch
+
+    @epoch.setter
+    def epoch(self, value: int) -> None:
+        self._epoch = check_seed("epoch", value)
+
+    @property
+    def sparse(self) -> bool:
+        """True when targets are computed at target_positions only (items carry target_positions)."""
+        return self._rule is not None
 
     def _read(self) -> TransactionArrays:
         assert self._path is not None
@@ -396,7 +466,8 @@ class TransactionDataset:
         if self._samples is not None:
             stop = np.empty(idx.size, dtype=np.int64)
             _cut_rows(arr.time, arr.offsets, pos, self._samples.obs_day[idx] * SECONDS_PER_DAY, stop)
-            if self.plan is None:  # targets need the full history; without them, rows after the cut stay
+            period_ends = self._rule is not None and self._rule.kind == PERIOD_END
+            if self.plan is None and not period_ends:  # targets and period ends need the full history
                 e = stop
         full = e - s
         boff = np.zeros(idx.size + 1, dtype=np.int64)
@@ -413,10 +484,17 @@ class TransactionDataset:
         # Every tensor is written once, already padded to (b, width): collate_padded hands these buffers
         # on without copying, and in a DataLoader worker they live in shared memory (no copy on transfer).
         tensors = self._features(rows, lay)
-        tensors[TARGETS] = _pad_matrix(self._targets(rows, boff), lay)  # on the full histories
+        users = arr.user_ids[pos]
+        counts = None
+        if self._rule is None:
+            tensors[TARGETS] = self._dense_targets(rows, lay)  # on the full histories
+        else:
+            where = self._positions(rows, lay, idx, users)
+            tensors[TARGETS], tensors[TARGET_POSITIONS] = self._sparse_targets(rows, lay, where)
+            counts = where.counts
         if self._samples is None:
             tensors[LABELS] = _pad_matrix(self._labels(rows), lay)
-        items = self._items(tensors, lay, arr.user_ids[pos])
+        items = self._items(tensors, lay, users, counts)
         if self._samples is not None:
             self._add_sample_entries(items, idx)
         return items
@@ -496,13 +574,91 @@ class TransactionDataset:
             _pad_rows(values, lay.stop, lay.keep, lay.width, flat[name].reshape(-1, 1))
         return cols
 
-    def _targets(self, rows: _Rows, boff: np.ndarray) -> np.ndarray:
-        if self.plan is None:
-            return np.zeros((rows.time.size, 0), dtype=np.float32)
+    def _compute(
+        self, rows: _Rows, boff: np.ndarray, out: np.ndarray, at: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Targets of the full histories (at rows `at` only, if given), written into `out`."""
+        assert self.plan is not None
         values = {c: rows.extra[self._cols.values[c]] for c in self._value_cols}
         return compute_targets_batch(
-            self.plan, time=rows.time, amount=rows.amount, mcc=rows.mcc, offsets=boff, columns=values
+            self.plan,
+            time=rows.time,
+            amount=rows.amount,
+            mcc=rows.mcc,
+            offsets=boff,
+            columns=values,
+            at=at,
+            out=out,
         )
+
+    def _dense_targets(self, rows: _Rows, lay: _Layout) -> Any:
+        """(B, width, n_outputs) float32: every kept row's targets."""
+        import torch
+
+        k = len(self.target_names)
+        out = padded_buffer((lay.b, lay.width, k), torch.float32, lay.shared)
+        flat = out.numpy().reshape(lay.b * lay.width, k)
+        if self.plan is None:
+            return out  # no outputs: nothing to write
+        if lay.whole:  # the batch's rows are already its padded layout: straight into the batch tensor
+            self._compute(rows, lay.boff, flat)
+            return out
+        # Evaluated at the kept rows only (a truncated history costs only its kept rows; the values are
+        # the dense ones), into this process's reused buffer, then copied out: the batch never aliases
+        # the buffer, which the next batch overwrites.
+        at = _kept_rows(lay.stop, lay.keep)
+        vals = self._compute(rows, lay.boff, self._scratch.get(at.size, k), at=at)
+        _pad_rows(vals, np.cumsum(lay.keep), lay.keep, lay.width, flat)
+        return out
+
+    def _positions(self, rows: _Rows, lay: _Layout, idx: np.ndarray, users: np.ndarray) -> Positions:
+        """Each item's target positions; random ones are seeded by (positions_seed, epoch, user id) or,
+        over samples, (..., user id, obs_day): the item's identity, whatever the worker or batch."""
+        assert self._rule is not None
+        uids = users.tolist()
+        if self._samples is None:
+            keys = [(u,) for u in uids]
+
+            def names(u: int) -> str:
+                return f"user {uids[u]}"
+        else:
+            keys = list(zip(uids, self._samples.obs_day[idx].tolist(), strict=True))
+
+            def names(u: int) -> str:
+                return f"sample {int(idx[u])} (user {uids[u]})"
+
+        return batch_positions(
+            self._rule,
+            rows.time,
+            lay.boff,
+            lay.stop,
+            lay.keep,
+            seed=self.positions_seed,
+            epoch=self._epoch,
+            keys=keys,
+            names=names,
+        )
+
+    def _sparse_targets(self, rows: _Rows, lay: _Layout, where: Positions) -> tuple[Any, Any]:
+        """(targets (B, P, n_outputs) float32, positions (B, P) int64), zero-padded to the most positions P."""
+        import torch
+
+        counts = where.counts
+        most = int(counts.max())
+        ends = np.cumsum(counts)
+        positions = padded_buffer((lay.b, most), torch.int64, lay.shared)
+        _pad_rows(where.rel.reshape(-1, 1), ends, counts, most, positions.numpy().reshape(lay.b * most, 1))
+        k = len(self.target_names)
+        out = padded_buffer((lay.b, most, k), torch.float32, lay.shared)
+        flat = out.numpy().reshape(lay.b * most, k)
+        if self.plan is None:
+            return out, positions
+        if (counts == most).all():  # no padding: straight into the batch tensor
+            self._compute(rows, lay.boff, flat, at=where.at)
+        else:  # into the reused buffer, then copied out (see _dense_targets)
+            vals = self._compute(rows, lay.boff, self._scratch.get(where.at.size, k), at=where.at)
+            _pad_rows(vals, ends, counts, most, flat)
+        return out, positions
 
     def _labels(self, rows: _Rows) -> np.ndarray:
         out = np.empty((rows.time.size, len(self._label_names)), dtype=np.float32)
@@ -510,16 +666,24 @@ class TransactionDataset:
             out[:, j] = rows.extra[src]  # a bool label becomes 0.0 / 1.0
         return out
 
-    def _items(self, tensors: dict[str, Any], lay: _Layout, user_ids: np.ndarray) -> list[dict[str, Any]]:
-        """One dict per user of views into the padded (B, width, ...) tensors, trimmed to its length."""
+    def _items(
+        self, tensors: dict[str, Any], lay: _Layout, user_ids: np.ndarray, counts: np.ndarray | None
+    ) -> list[dict[str, Any]]:
+        """One dict per user of views into the padded (B, width, ...) tensors, trimmed to its length (and
+        sparse targets, (B, P, ...), to its number of positions counts[u])."""
         import torch
 
-        views = {name: t.unbind(0) for name, t in tensors.items()}
+        by_pos = (TARGETS, TARGET_POSITIONS) if counts is not None else ()
+        views = {name: t.unbind(0) for name, t in tensors.items() if name not in by_pos}
+        pos_views = {name: tensors[name].unbind(0) for name in by_pos}
+        n_pos = [0] * lay.b if counts is None else counts.tolist()
         lens_t = torch.from_numpy(lay.keep.astype(np.int64))
         users_t = torch.from_numpy(user_ids)
         items = []
         for u, n_u in enumerate(lay.keep.tolist()):
             item = {name: v[u] if n_u == lay.width else v[u][:n_u] for name, v in views.items()}
+            for name, v in pos_views.items():
+                item[name] = v[u][: n_pos[u]]
             item[LENGTH] = lens_t[u]
             item[USER_ID] = users_t[u]
             item[TARGET_NAMES] = self._names
