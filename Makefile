@@ -50,9 +50,11 @@ format: $(VENV)/.dev
 	$(BIN)/ruff check --fix src tests
 	$(BIN)/ruff format src tests
 
+# The bar tables (2 runs x best of 3 each, about 2 + 6 minutes on 2 cores), then their Markdown for the README.
 bench: $(VENV)/.dev
-	$(BIN)/cardworld bench targets --suite 1 --json bench-results/targets-1.json
-	$(BIN)/cardworld bench targets --suite 20 --json bench-results/targets-20.json
+	$(BIN)/cardworld bench targets --json benchmarks/targets.json
+	$(BIN)/cardworld bench world --json benchmarks/world.json
+	$(BIN)/cardworld bench table benchmarks/targets.json benchmarks/world.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,10 +1,12 @@
 """`cardworld bench targets`: users per second of each way to compute the suites' targets.
 
-Rows: baseline (the naive reference, on a subset of users), numba (batch API, 1 process), numba-mp (N
-processes, each computing its share of users), polars (the targets Polars can express, 1 thread), and
-dataloader (TransactionDataset over a Parquet file, DataLoader with 2 workers, batch size 64).
+Rows: baseline (the naive reference, on a subset of users), numba (batch API, 1 process, into a reused
+output buffer), numba-sparse (the same at K random positions per user, compute_targets_batch(at=)),
+numba-mp (N processes, each computing its share of users), polars (the targets Polars can express,
+1 thread), and dataloader (TransactionDataset over a Parquet file, DataLoader with 2 workers, batch 64).
 Each timing is the best of `repeats` runs after a warm-up (numba compiles on first call, then loads from
 its cache). Threads are pinned to 1 per process; set before numba, polars or torch start their pools.
+The bar table (bench/targets_bars.py) is built from these.
 """
 
 from __future__ import annotations
@@ -20,20 +22,21 @@ from pathlib import Path
 
 import numpy as np
 
+from cardworld.bench.machine import POLARS_THREADS, THREAD_VARS
 from cardworld.bench.suites import SUITES
 from cardworld.sample import SampleData, make_sample_data
 from cardworld.targets.compute import compute_targets_batch
 from cardworld.targets.plan import compile_plan
 from cardworld.targets.spec import TargetSpec, spec_name
 
-THREAD_VARS = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+POSITIONS_SEED = 64  # the sparse row's positions: the same rows in every run and on every machine
 
 
 def pin_threads() -> None:
     """One thread per process for every pool we may start (oversubscribed OpenMP is 15-20x slower)."""
     for var in THREAD_VARS:
         os.environ.setdefault(var, "1")
-    os.environ.setdefault("POLARS_MAX_THREADS", "1")
+    os.environ.setdefault(POLARS_THREADS, "1")
 
 
 @dataclass
@@ -61,31 +64,72 @@ def _row(impl: str, procs: int, users: int, txns: int, targets: int, sec: float,
     return BenchRow(impl, procs, users, txns, targets, round(sec, 6), round(users / sec, 1), note)
 
 
-def _batch(specs, data: SampleData) -> np.ndarray:
+def _batch(
+    specs, data: SampleData, at: np.ndarray | None = None, out: np.ndarray | None = None
+) -> np.ndarray:
     return compute_targets_batch(
-        specs, time=data.time, amount=data.amount, mcc=data.mcc, offsets=data.offsets
+        specs, time=data.time, amount=data.amount, mcc=data.mcc, offsets=data.offsets, at=at, out=out
     )
 
 
-def bench_baseline(specs, data: SampleData, users: int) -> BenchRow:
+def _touched(rows: int, cols: int) -> np.ndarray:
+    """An output buffer whose pages are already mapped (as a reused one is in a training loop)."""
+    out = np.empty((rows, cols), dtype=np.float32)
+    out.fill(0.0)
+    return out
+
+
+def bench_baseline(specs, data: SampleData, users: int, repeats: int = 1) -> BenchRow:
     from cardworld.targets.reference import reference_targets_batch
 
     sub = data.subset(min(users, data.n_users))
-    sec = best_of(
-        lambda: reference_targets_batch(
-            specs, time=sub.time, amount=sub.amount, mcc=sub.mcc, offsets=sub.offsets
-        ),
-        1,
-    )
+
+    def call(d: SampleData) -> np.ndarray:
+        return reference_targets_batch(specs, time=d.time, amount=d.amount, mcc=d.mcc, offsets=d.offsets)
+
+    call(data.subset(1))  # first-call costs (lazy imports, numpy's first dispatches) are not the baseline
+    sec = best_of(lambda: call(sub), repeats)
     txns = int(np.diff(sub.offsets).max())
     return _row("baseline", 1, sub.n_users, txns, len(specs), sec, f"naive reference on {sub.n_users} users")
 
 
 def bench_numba(specs, data: SampleData, repeats: int) -> BenchRow:
-    _batch(specs, data.subset(min(8, data.n_users)))  # compile or load from cache
-    sec = best_of(lambda: _batch(specs, data), repeats)
+    plan = compile_plan(specs)
+    _batch(plan, data.subset(min(8, data.n_users)))  # compile or load from cache
+    out = _touched(int(data.offsets[-1]), plan.n_outputs)
+    sec = best_of(lambda: _batch(plan, data, out=out), repeats)
     txns = int(np.diff(data.offsets).max())
-    return _row("numba", 1, data.n_users, txns, len(specs), sec, "one compute_targets_batch call")
+    note = "one compute_targets_batch call, out buffer reused"
+    return _row("numba", 1, data.n_users, txns, len(specs), sec, note)
+
+
+def sparse_positions(offsets: np.ndarray, k: int, seed: int = POSITIONS_SEED) -> np.ndarray:
+    """min(k, rows of the user) distinct rows of each user, drawn uniformly from `seed`: flat row indices,
+    strictly increasing (what compute_targets_batch(at=) takes). A user with k rows or fewer gives all."""
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    rng = np.random.default_rng(seed)
+    off = np.asarray(offsets, dtype=np.int64)
+    parts = []
+    for a, b in itertools.pairwise(off.tolist()):
+        n = b - a
+        rows = np.arange(n) if n <= k else np.sort(rng.choice(n, size=k, replace=False))
+        parts.append(a + rows)
+    return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
+
+
+def bench_sparse(specs, data: SampleData, k: int, repeats: int) -> BenchRow:
+    """numba at `k` positions per user, drawn before the timing: one compute_targets_batch(at=) call."""
+    plan = compile_plan(specs)
+    at = sparse_positions(data.offsets, k)
+    small = data.subset(min(8, data.n_users))
+    _batch(plan, small, at=sparse_positions(small.offsets, k))  # compile or load from cache
+    out = _touched(at.size, plan.n_outputs)
+    sec = best_of(lambda: _batch(plan, data, at=at, out=out), repeats)
+    txns = int(np.diff(data.offsets).max())
+    per_user = at.size / max(data.n_users, 1)
+    note = f"compute_targets_batch(at=): {per_user:g} positions per user, out buffer reused"
+    return _row("numba-sparse", 1, data.n_users, txns, len(specs), sec, note)
 
 
 # numba-mp: each worker regenerates the (deterministic) benchmark data once, then computes its share of
