@@ -11,6 +11,12 @@ import numpy as np
 from cardworld.jit import kernel
 from cardworld.targets.kernel_codes import AGG_COUNT, AGG_SUM
 
+# Branch-free filtering (a branch on the filter bit mispredicts on every other kept row): a kept value
+# times 1.0 and a dropped one times 0.0 (values are finite, so exactly x or 0), and for max/min a kept
+# value plus MISSING[1] = 0.0, a dropped one plus MISSING[0] = -inf. Running sums restart the same way:
+# acc * same.
+MISSING = np.array([-np.inf, 0.0])
+
 
 @kernel
 def prefix_count(fbits_w, bit, n, kc) -> None:
@@ -26,8 +32,32 @@ def prefix_sum(xs, n, fbits_w, bit, pre) -> None:
     acc = 0.0
     pre[0] = 0.0
     for i in range(n):
-        acc += xs[i] if (fbits_w[i] >> bit) & 1 else 0.0
+        acc += xs[i] * np.float64((fbits_w[i] >> bit) & 1)
         pre[i + 1] = acc
+
+
+@kernel
+def prefix_sums4(xs, fbits, channels, group, n, pre) -> None:
+    """prefix_sum of up to 4 channels (group: 4 channel ids, repeats allowed) in one loop. Each prefix sum is
+    a chain of float adds, one add's latency a row; four independent chains in one loop overlap, so four
+    cost about what two did one after another."""
+    c0, c1, c2, c3 = group[0], group[1], group[2], group[3]
+    x0, x1, x2, x3 = xs[channels[c0, 1]], xs[channels[c1, 1]], xs[channels[c2, 1]], xs[channels[c3, 1]]
+    w0, w1 = fbits[channels[c0, 0] >> 6], fbits[channels[c1, 0] >> 6]
+    w2, w3 = fbits[channels[c2, 0] >> 6], fbits[channels[c3, 0] >> 6]
+    b0, b1, b2, b3 = channels[c0, 0] & 63, channels[c1, 0] & 63, channels[c2, 0] & 63, channels[c3, 0] & 63
+    p0, p1, p2, p3 = pre[c0], pre[c1], pre[c2], pre[c3]
+    a0 = a1 = a2 = a3 = 0.0
+    p0[0] = p1[0] = p2[0] = p3[0] = 0.0
+    for i in range(n):
+        a0 += x0[i] * np.float64((w0[i] >> b0) & 1)  # x * 0 or x * 1, exactly: no branch on the filter
+        a1 += x1[i] * np.float64((w1[i] >> b1) & 1)
+        a2 += x2[i] * np.float64((w2[i] >> b2) & 1)
+        a3 += x3[i] * np.float64((w3[i] >> b3) & 1)
+        p0[i + 1] = a0
+        p1[i + 1] = a1
+        p2[i + 1] = a2
+        p3[i + 1] = a3
 
 
 @kernel
@@ -63,7 +93,7 @@ def agg_running(agg, b, xs, fbits_w, bit, inv, i0, i1, fill, st, stf, buf, col) 
     acc = stf[0]
     if agg == AGG_COUNT:
         for i in range(i0, i1):
-            cnt = (cnt if b[i] == prev else 0) + ((fbits_w[i] >> bit) & 1)
+            cnt = cnt * np.int64(b[i] == prev) + ((fbits_w[i] >> bit) & 1)
             prev = b[i]
             buf[i - i0, col] = cnt
     elif agg == AGG_SUM:
@@ -71,16 +101,16 @@ def agg_running(agg, b, xs, fbits_w, bit, inv, i0, i1, fill, st, stf, buf, col) 
             same = b[i] == prev
             prev = b[i]
             kept = (fbits_w[i] >> bit) & 1
-            acc = (acc if same else 0.0) + (xs[i] if kept else 0.0)
-            cnt = (cnt if same else 0) + kept
+            acc = acc * np.float64(same) + xs[i] * np.float64(kept)
+            cnt = cnt * np.int64(same) + kept
             buf[i - i0, col] = acc * inv if cnt > 0 else fill
     else:
         for i in range(i0, i1):
             same = b[i] == prev
             prev = b[i]
             kept = (fbits_w[i] >> bit) & 1
-            acc = (acc if same else 0.0) + (xs[i] if kept else 0.0)
-            cnt = (cnt if same else 0) + kept
+            acc = acc * np.float64(same) + xs[i] * np.float64(kept)
+            cnt = cnt * np.int64(same) + kept
             buf[i - i0, col] = acc * inv / cnt if cnt > 0 else fill
     st[0] = cnt
     st[1] = prev
@@ -102,13 +132,13 @@ def agg_extreme(x, a, fbits_w, bit, sign, ws, we, i0, i1, fill, suf, st, back_st
         s = ws[i]
         e = we[i]
         while j < e:
-            back = max(back, sign * x[a + j] if (fbits_w[j] >> bit) & 1 else NEG)
+            back = max(back, sign * x[a + j] + MISSING[(fbits_w[j] >> bit) & 1])
             j += 1
         if s >= bnd:
             bnd = e
             m = NEG
             for t in range(e - 1, s - 1, -1):
-                m = max(m, sign * x[a + t] if (fbits_w[t] >> bit) & 1 else NEG)
+                m = max(m, sign * x[a + t] + MISSING[(fbits_w[t] >> bit) & 1])
                 suf[t] = m
             back = NEG
         best = max(suf[s] if s < bnd else NEG, back)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from cardworld.jit import kernel
+from cardworld.targets.kernel_aggregates import MISSING
 from cardworld.targets.kernel_codes import MODE_NEXT
 
 NONE = -np.inf  # no kept row: values are validated finite, so -inf cannot be a value
@@ -21,11 +22,15 @@ def period_tops(x, a, fw, bit, sign, b, n, k, bk) -> int:
     b0 = b[0]
     r_max = b[n - 1] - b0
     bk[: r_max + 2, :k] = NONE
-    if k == 1:
+    if k == 1:  # a running maximum in a register, restarted per period; a period's last row writes it last
+        cur = NONE
+        prev = b0
         for i in range(n):
-            v = sign * x[a + i] if (fw[i] >> bit) & 1 else NONE
-            r = b[i] - b0
-            bk[r, 0] = max(bk[r, 0], v)
+            v = sign * x[a + i] + MISSING[(fw[i] >> bit) & 1]  # branch-free filter, see kernel_aggregates
+            r = b[i]
+            cur = max(cur + MISSING[np.int64(r == prev)], v)  # a new period starts from -inf
+            prev = r
+            bk[r - b0, 0] = cur
         return r_max
     for i in range(n):
         if not (fw[i] >> bit) & 1:

@@ -33,7 +33,7 @@ from cardworld.targets.kernel_aggregates import (
     apply_threshold,
     mixed_target,
     prefix_count,
-    prefix_sum,
+    prefix_sums4,
     store_chunk,
 )
 from cardworld.targets.kernel_bounds import SLOT_BITS, chunk_bounds, slot_table
@@ -175,6 +175,12 @@ def targets_kernel(
         spec_int, spec_float, windows, unit_used, n_f, n_c, n_w, sparse
     )
     ident = np.arange(maxn)  # the positions of a dense user: every row
+    # The channels that need a prefix sum, in groups of 4 (the last group padded with repeats).
+    wanted = np.flatnonzero(need_channel[:n_c])
+    n_groups = (wanted.size + 3) // 4
+    groups = np.empty(n_groups * 4, dtype=np.int64)
+    for g in range(groups.size):
+        groups[g] = wanted[min(g, wanted.size - 1)]
     need_tpad = False
     for w in range(n_w):
         need_tpad |= need_window[w] and windows[w, 0] == WIN_DUR
@@ -264,12 +270,8 @@ def targets_kernel(
         for f in range(n_f):
             if need_count[f]:
                 prefix_count(fbits[f >> 6], f & 63, n, kc[f])
-        for c in range(n_c):
-            if not need_channel[c]:
-                continue
-            f = channels[c, 0]
-            v = channels[c, 1]
-            prefix_sum(xs[v], n, fbits[f >> 6], f & 63, pre[c])
+        for g in range(0, n_groups * 4, 4):
+            prefix_sums4(xs, fbits, channels, groups[g : g + 4], n, pre)
 
         # Per-period tops of the max/min/top_k specs over whole periods.
         for q in range(n_s):
