@@ -1,7 +1,7 @@
-"""max, min and top_k over whole calendar periods ("full" and "next" windows of one period): one pass builds
-each period's top values, then every row reads its period's (or the next one's). No window bounds and no
-sliding structure: O(1) per row with no data-dependent branch, where a two-stack queue would rebuild per
-period.
+"""max, min and top_k over whole calendar periods ("full" and "next" windows of one period). Dense: one pass
+builds each period's top values, then every row reads its period's (or the next one's): no window bounds and
+no sliding structure, O(1) per row with no data-dependent branch. Sparse: only the periods the positions
+fall in are scanned (a day window at 64 positions reads a few hundred rows, not the history).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from cardworld.jit import kernel
-from cardworld.targets.kernel_aggregates import MISSING
+from cardworld.targets.kernel_aggregates import MISSING, _reg_insert
 from cardworld.targets.kernel_codes import MODE_NEXT
 
 NONE = -np.inf  # no kept row: values are validated finite, so -inf cannot be a value
@@ -56,4 +56,46 @@ def agg_period(b, bk, k, mode, sign, pos, i0, i1, fill, buf, col) -> None:
         row = bk[b[pos[j]] - b0 + shift]
         for t in range(k):
             v = row[t]
+            buf[j - i0, col + t] = sign * v if v != NONE else fill
+
+
+@kernel
+def range_top1(x, a, fw, bit, sign, s, e) -> float:
+    """max of sign * x over the kept rows s..e-1 (NONE if none), four independent maxima per step."""
+    m0 = m1 = m2 = m3 = NONE
+    i = s
+    while i + 4 <= e:
+        m0 = max(m0, sign * x[a + i] + MISSING[(fw[i] >> bit) & 1])
+        m1 = max(m1, sign * x[a + i + 1] + MISSING[(fw[i + 1] >> bit) & 1])
+        m2 = max(m2, sign * x[a + i + 2] + MISSING[(fw[i + 2] >> bit) & 1])
+        m3 = max(m3, sign * x[a + i + 3] + MISSING[(fw[i + 3] >> bit) & 1])
+        i += 4
+    while i < e:
+        m0 = max(m0, sign * x[a + i] + MISSING[(fw[i] >> bit) & 1])
+        i += 1
+    return max(max(m0, m1), max(m2, m3))
+
+
+@kernel
+def agg_period_at(x, a, fw, bit, sign, b, fi, r_max, k, mode, pos, i0, i1, fill, reg, st, buf, col) -> None:
+    """Sparse positions' period tops, scanning each period the first time a position needs it. State across
+    chunks: st[0] = the period in reg (-1: none yet), reg[:k] its tops (sorted descending, NONE-padded)."""
+    b0 = b[0]
+    shift = 1 if mode == MODE_NEXT else 0
+    for j in range(i0, i1):
+        r = b[pos[j]] - b0 + shift
+        if r != st[0]:
+            st[0] = r
+            reg[:k] = NONE
+            if r <= r_max:
+                s, e = fi[r], fi[r + 1]
+                if k == 1:
+                    reg[0] = range_top1(x, a, fw, bit, sign, s, e)
+                else:
+                    cnt = 0
+                    for i in range(s, e):
+                        if (fw[i] >> bit) & 1:
+                            cnt = _reg_insert(reg, cnt, k, sign * x[a + i])
+        for t in range(k):
+            v = reg[t]
             buf[j - i0, col + t] = sign * v if v != NONE else fill

@@ -37,7 +37,7 @@ from cardworld.targets.kernel_aggregates import (
     store_chunk,
 )
 from cardworld.targets.kernel_bounds import SLOT_BITS, chunk_bounds, slot_table
-from cardworld.targets.kernel_buckets import agg_period, period_tops
+from cardworld.targets.kernel_buckets import agg_period, agg_period_at, period_tops
 from cardworld.targets.kernel_codes import (
     AGG_COUNT,
     AGG_MAX,
@@ -105,6 +105,7 @@ def spec_needs(spec_int, spec_float, windows, unit_used, n_f, n_c, n_w, sparse):
         ):
             periodic[q] = True
             want_unit[windows[w, 1]] = True
+            need_fi[windows[w, 1]] |= sparse  # sparse positions scan their period's rows
             continue
         need_window[w] = True
         if kind == WIN_CAL:
@@ -275,14 +276,14 @@ def targets_kernel(
 
         # Per-period tops of the max/min/top_k specs over whole periods.
         for q in range(n_s):
-            if periodic[q]:
+            if periodic[q] and not sparse:
                 unit = windows[spec_int[q, 4], 1]
                 need = buckets[unit, n - 1] - buckets[unit, 0] + 2
                 if need > tops_cap:  # grow: the tops already built for this user are rebuilt below
                     tops_cap = 2 * need
                     tops = np.empty((tops.shape[0], tops_cap, kmax), dtype=np.float64)
         for q in range(n_s):
-            if periodic[q]:
+            if periodic[q] and not sparse:
                 f = spec_int[q, 1]
                 sign = -1.0 if spec_int[q, 0] == AGG_MIN else 1.0
                 k = spec_int[q, 5] if spec_int[q, 0] == AGG_TOPK else 1
@@ -316,8 +317,17 @@ def targets_kernel(
                 if periodic[q]:
                     sign = -1.0 if agg == AGG_MIN else 1.0
                     kq = k if agg == AGG_TOPK else 1
-                    b = buckets[windows[w, 1]]
-                    agg_period(b, tops[pslot[q]], kq, windows[w, 2], sign, pos, i0, i1, fill, buf, col)
+                    unit = windows[w, 1]
+                    b = buckets[unit]
+                    if sparse:
+                        if i0 == 0:
+                            st[q, 0] = -1
+                        agg_period_at(
+                            values[v], a, fw, bit, sign, b, fi[unit], fr[unit], kq, windows[w, 2], pos,
+                            i0, i1, fill, reg[q], st[q], buf, col,
+                        )  # fmt: skip
+                    else:
+                        agg_period(b, tops[pslot[q]], kq, windows[w, 2], sign, pos, i0, i1, fill, buf, col)
                 elif running[q]:
                     b = buckets[windows[w, 1]] if windows[w, 0] == WIN_CAL else zeros
                     inv = 1.0 / scale[v]
