@@ -106,3 +106,19 @@ def test_a_failing_close_still_closes_every_other_writer(tmp_path) -> None:
 
             w.close = close
     assert closed == names  # every writer was closed, the first failure raised once
+
+
+def test_a_bad_part_of_the_table_merged_aside_raises_and_leaves_no_write_running(tmp_path) -> None:
+    """Cash is appended on the merger's helper thread: its failure reaches the caller of shard_done once the
+    shard's other tables are done (its merchants were spilled), and the merger stops the thread on exit."""
+    staging = tmp_path / "out" / "_staging"
+    staging.mkdir(parents=True)
+    _stage(staging, 0, _merchants(np.array([3, -3], np.int64)))
+    staged_part(staging, Merger.ASIDE, 0).write_bytes(b"not parquet")
+    merger = Merger(tmp_path / "out", staging)
+    with pytest.raises(pa.ArrowInvalid), merger:
+        merger.shard_done(0)
+    assert merger.next == 0  # the shard does not count as merged
+    assert sorted(p.name for p in (staging / "_merchant_buckets").iterdir()) == ["31.parquet", "32.parquet"]
+    with pytest.raises(RuntimeError):  # the helper thread is shut down
+        merger.helper.submit(print)

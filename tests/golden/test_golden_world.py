@@ -2,7 +2,8 @@
 
 It catches any unintended change to what `generate` writes. The hashes cover the values, not the file
 bytes (those depend on the pyarrow version): per column, its name and its values as Python objects
-(floats via repr, dictionary columns decoded, timestamps as datetimes), in row order.
+(floats via repr to 9 significant digits, dictionary columns decoded, timestamps as datetimes), in row
+order.
 
 When an output change is MEANT (a model change, a new column), re-pin and commit the JSON with it:
 
@@ -45,10 +46,22 @@ CFG = {
 }
 
 
+# Floats are hashed to 9 significant digits: numpy's exp and log take CPU-specific SIMD paths (AVX-512 or
+# AVX2) that differ in the last bit, so the same code gives bit-different floats on two CPUs. Any model
+# change moves values far more than 1e-9; a last-bit difference lands on a 9-digit rounding boundary
+# with odds of about 1e-7 per value.
+FLOAT_DIGITS = 9
+
+
+def _canonical(v: object) -> object:
+    return float(f"{v:.{FLOAT_DIGITS}g}") if isinstance(v, float) else v
+
+
 def column_hash(name: str, col: pa.ChunkedArray) -> str:
-    """sha256 (16 hex digits) of a column's name and its decoded values, repr'd as Python objects."""
+    """sha256 (16 hex digits) of a column's name and its decoded values, repr'd as Python objects (floats
+    to FLOAT_DIGITS significant digits)."""
     h = hashlib.sha256(name.encode())
-    h.update(repr(col.to_pylist()).encode())
+    h.update(repr([_canonical(v) for v in col.to_pylist()]).encode())
     return h.hexdigest()[:16]
 
 
@@ -142,7 +155,9 @@ def test_column_hash_sees_values_order_and_name_not_encoding():
     assert column_hash("c", plain) != column_hash("c", pa.chunked_array([pa.array(["b", "a", "a"])]))
     f1 = pa.chunked_array([pa.array([0.1 + 0.2])])
     f2 = pa.chunked_array([pa.array([0.3])])
-    assert column_hash("f", f1) != column_hash("f", f2)  # floats via repr: one ulp apart is a change
+    assert column_hash("f", f1) == column_hash("f", f2)  # one ulp apart (a CPU's SIMD exp) is no change
+    f3 = pa.chunked_array([pa.array([0.3 * (1 + 1e-8)])])
+    assert column_hash("f", f1) != column_hash("f", f3)  # a relative change of 1e-8 is
 
 
 def test_version_note_only_when_major_minor_differ():

@@ -8,6 +8,7 @@ shard's staging parts and one bucket, not by the size of the world.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -30,10 +31,15 @@ from cardworld.io.schema import SCHEMAS, conform
 
 class Merger:
     """Appends the shards' staging parts to the final tables in shard order while later shards still run
-    (so the merge overlaps the simulation); merchants, deduplicated by id, are merged at the end."""
+    (so the merge overlaps the simulation); merchants, deduplicated by id, are merged at the end.
+
+    The biggest table (cash) is appended, and merchants merged, on a helper thread while this one does the
+    others: pyarrow releases the GIL, and the last shard's merge is on the run's critical path. Each table
+    is still written by one thread in shard order, so the bytes do not change."""
 
     BUCKETS = 64  # of the int64 id range, by its top bits: bucket order is id order
     ROW_GROUP = 1 << 17  # merchants rows per row group of the merged table
+    ASIDE = "cash"  # the table appended on the helper thread
 
     def __init__(self, out_dir: Path, staging: Path) -> None:
         self.out_dir, self.staging = out_dir, staging
@@ -45,9 +51,11 @@ class Merger:
         self.next = 0
         self.spill = staging / "_merchant_buckets"
         self.buckets: dict[int, pq.ParquetWriter] = {}
+        self.helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cardworld-merge")
 
     def __enter__(self) -> Merger:
         self.stack.__enter__()
+        self.stack.callback(self.helper.shutdown)  # runs last: after the writers are closed
         for name in STAGED_TABLES:
             if name != "merchants":
                 self.tmp[name] = self.stack.enter_context(
@@ -72,19 +80,28 @@ class Merger:
     def shard_done(self, k: int) -> None:
         self.finished.add(k)
         while self.next in self.finished:
-            for name, tmp in self.tmp.items():
-                t = pq.read_table(staged_part(self.staging, name, self.next))
-                if name not in self.writers:
-                    self.writers[name] = pq.ParquetWriter(
-                        tmp,
-                        t.schema,
-                        compression=DEFAULT_COMPRESSION,
-                        compression_level=DEFAULT_COMPRESSION_LEVEL,
-                    )
-                self.writers[name].write_table(t)
-                self.rows[name] += t.num_rows
-            self._spill_merchants(pq.read_table(staged_part(self.staging, "merchants", self.next)))
+            aside = self.helper.submit(self._append, self.ASIDE, self.next)
+            try:
+                for name in self.tmp:
+                    if name != self.ASIDE:
+                        self._append(name, self.next)
+                self._spill_merchants(pq.read_table(staged_part(self.staging, "merchants", self.next)))
+            finally:
+                aside.result()  # waited for even after an error here: no write may outlive the call
             self.next += 1
+
+    def _append(self, name: str, k: int) -> None:
+        """Append shard k's staging part of table `name` to the merged table."""
+        t = pq.read_table(staged_part(self.staging, name, k))
+        if name not in self.writers:
+            self.writers[name] = pq.ParquetWriter(
+                self.tmp[name],
+                t.schema,
+                compression=DEFAULT_COMPRESSION,
+                compression_level=DEFAULT_COMPRESSION_LEVEL,
+            )
+        self.writers[name].write_table(t)
+        self.rows[name] += t.num_rows
 
     def _spill_merchants(self, t: pa.Table) -> None:
         """Append a shard's merchants to the bucket files of their ids."""
@@ -103,16 +120,19 @@ class Merger:
     def finish(self, n_shards: int) -> dict[str, FileInfo]:
         """Close the tables (all n_shards merged) and describe them; the files land when the block exits."""
         assert self.next == n_shards, "every shard must be merged before finishing"
+        merchants = self.helper.submit(self._merge_merchants)
         out = {}
-        for name, tmp in self.tmp.items():
-            self.writers.pop(name).close()
-            out[name] = FileInfo(
-                file=table_path(self.out_dir, name).name,
-                rows=self.rows[name],
-                sha256=file_sha256(tmp),
-                bytes=Path(tmp).stat().st_size,
-            )
-        out["merchants"] = self._merge_merchants()
+        try:
+            for name, tmp in self.tmp.items():
+                self.writers.pop(name).close()
+                out[name] = FileInfo(
+                    file=table_path(self.out_dir, name).name,
+                    rows=self.rows[name],
+                    sha256=file_sha256(tmp),
+                    bytes=Path(tmp).stat().st_size,
+                )
+        finally:
+            out["merchants"] = merchants.result()
         return out
 
     def _merge_merchants(self) -> FileInfo:

@@ -184,8 +184,9 @@ class _Runner:
         key = f"pid-{res.pid}" if self.client is None else f"{res.host}-pid-{res.pid}"
         self.peaks[key] = max(self.peaks.get(key, 0), res.peak_rss)
 
-    def run(self, cfg: WorldConfig, build: Path, todo: list[int], done, record) -> None:
-        """Run shards `todo`, calling done(result) in this process as each one finishes."""
+    def run(self, cfg: WorldConfig, build: Path, todo: list[int], done, record) -> Callable[[], None]:
+        """Run shards `todo`, calling done(result) in this process as each one finishes. Returns what waits
+        for the worker processes to exit (they may still be exiting while the caller finishes the merge)."""
         if self.client is not None:
             if todo:
                 _run_dask(self.client, cfg, build, todo, self.detector, done)
@@ -193,7 +194,8 @@ class _Runner:
             for k in todo:
                 done(run_shard(cfg, k, str(build), self.detector))
         else:
-            _run_pool(cfg, build, todo, self.workers, self.detector, done, record)
+            return _run_pool(cfg, build, todo, self.workers, self.detector, done, record)
+        return lambda: None
 
 
 def _build(cfg, build: Path, manifest, todo: list[int], runner: _Runner, on_shard) -> None:
@@ -223,8 +225,11 @@ def _build(cfg, build: Path, manifest, todo: list[int], runner: _Runner, on_shar
             if on_shard:
                 on_shard(len(manifest["shards"]), total)
 
-        runner.run(cfg, build, todo, done, record)
-        merged = merger.finish(total)
+        exited = runner.run(cfg, build, todo, done, record)
+        try:
+            merged = merger.finish(total)
+        finally:
+            exited()
     for name in STAGED_TABLES:
         add_table(manifest, name, merged[name])
     fraudsters = pq.read_table(staged_part(staging, "fraudsters", 0))
@@ -242,8 +247,10 @@ def _run_dask(client, cfg: WorldConfig, build: Path, todo: list[int], detector, 
     run_on_dask(client, run_shard, tasks, lambda k, res: done(res), what="shard")
 
 
-def _run_pool(cfg, build: Path, ks, workers, detector, done, record) -> None:
+def _run_pool(cfg, build: Path, ks, workers, detector, done, record) -> Callable[[], None]:
     """Run the shards on a spawned process pool, calling done(result) in the parent as each one finishes.
+    Returns what waits for the workers to exit: a worker takes a while to free a shard's memory, which
+    the parent's last merge need not wait for.
 
     On any error or interrupt the pool is stopped at once (pending shards cancelled, running ones
     terminated, not waited for); shards that had finished by then still go to record(result). A worker
@@ -272,7 +279,8 @@ def _run_pool(cfg, build: Path, ks, workers, detector, done, record) -> None:
         if isinstance(e, BrokenProcessPool):
             raise WorkerDied(running) from e
         raise
-    pool.shutdown()
+    pool.shutdown(wait=False)  # every shard is in: the workers are told to exit
+    return pool.shutdown
 
 
 def _pool_task(cfg: WorldConfig, k: int, build: str, detector: Detector | None) -> ShardResult:

@@ -49,11 +49,12 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from numba import njit
 
 from cardworld.codes import DECLINE_REASON_NAMES, AccountKind, DeclineReason
 from cardworld.dates import SECONDS_PER_DAY
 from cardworld.errors import InputError
-from cardworld.jit import kernel
+from cardworld.jit import JIT_OPTIONS, kernel
 from cardworld.sim.credit_cycle import (
     AVOID_DAYS,
     CreditInputs,
@@ -79,6 +80,12 @@ SAVINGS_CAP = 3.0  # debit: money above this many paychecks is swept to savings 
 RELOAD_SHARE = 0.1  # prepaid: reload with `limit` when the balance is below this share of it on day 1
 _NEVER = np.int64(2**62)
 RETRY_REMIX = float(2**24)
+
+
+def _inline(fn):
+    """A per-row helper inlined into its caller in numba IR, so its array arguments cost no reference
+    counting per call (a plain call increfs/decrefs every array of the NamedTuples each row)."""
+    return njit(inline="always", **JIT_OPTIONS)(fn)
 
 
 class RowArrays(NamedTuple):
@@ -136,96 +143,102 @@ def balances_kernel(
     alternative account, 2 dropped (no other card can take it: paid otherwise, or not bought). A
     fraudster's attempt on a charged-off account is declined (Insufficient Balance).
     """
-    n_acc = acc.kind.size
+    # The NamedTuples' arrays as locals: each attribute read of a tuple in the loop would incref and
+    # decref its array (atomics that were most of this kernel's time).
+    time, amount, account = rows.time, rows.amount, rows.account
+    card_present, pin_used, u = rows.card_present, rows.pin_used, rows.u
+    alt_account, is_fraud = rows.alt_account, rows.is_fraud
+    kind, limit = acc.kind, acc.limit
+    closed, avoid_until = st.closed, st.avoid_until
+    n_acc = kind.size
     bal = acc.balance0.copy()
     # Next paycheck day per debit account; month events through month_days[clock[0]].
     next_pay = np.empty(n_acc, dtype=np.int64)
     for a in range(n_acc):
-        next_pay[a] = start_day + acc.pay_period[a] if acc.kind[a] == DEBIT else _NEVER
+        next_pay[a] = start_day + acc.pay_period[a] if kind[a] == DEBIT else _NEVER
     reload_checked = np.full(n_acc, start_day, dtype=np.int64)
     clock = np.zeros(2, dtype=np.int64)  # index of the next month day, and that day
     clock[1] = month_days[0] if month_days.size > 0 else _NEVER
     next_event = _next_event(clock, next_pay, cr.enabled, st.pay_day)
     p_cvv_hi = rates.bad_card_number + rates.bad_cvv
     p_exp_hi = p_cvv_hi + rates.bad_expiration
+    credit = cr.enabled
 
-    for i in range(rows.time.size):
-        day = rows.time[i] // SECONDS_PER_DAY
+    for i in range(time.size):
+        day = time[i] // SECONDS_PER_DAY
         if day >= next_event:
             _money_events(day, clock, month_days, next_pay, bal, acc, cr, st, out)
-            next_event = _next_event(clock, next_pay, cr.enabled, st.pay_day)
+            next_event = _next_event(clock, next_pay, credit, st.pay_day)
 
-        a = rows.account[i]
-        x = rows.amount[i]
+        a = account[i]
+        x = amount[i]
         retry_errors[i] = -1
-        if cr.enabled and x >= 0.0:  # a refund still credits its own account
-            # plain arrays, not the NamedTuples: a per-row call would count references on all their arrays
-            a = _card_in_hand(i, day, a, x, bal, rows.is_fraud[i], rows.alt_account[i], acc.kind, acc.limit,
-                              st.closed, st.avoid_until, moved)  # fmt: skip
+        if credit and x >= 0.0:  # a refund still credits its own account
+            # The account it goes to. A fraudster's stays on its card (-2: declined when charged off). A
+            # holder's moves off a charged-off account, and off a credit or debit account declined for its
+            # balance in the last AVOID_DAYS days while it still cannot take x, to the row's other usable
+            # card when that can (moved 1), else it is not made on a card (moved 2, a = -1).
+            if is_fraud[i]:
+                a = -2 if closed[a] else a
+            elif closed[a] or (day < avoid_until[a] and not _fits(kind[a], bal[a], limit[a], x)):
+                alt = alt_account[i]
+                if alt >= 0 and not closed[alt] and _fits(kind[alt], bal[alt], limit[alt], x):
+                    moved[i] = 1
+                    a = alt
+                else:
+                    moved[i] = 2
+                    a = -1
             if a < 0:  # not made on a card (-1), or a fraudster's attempt on a closed account (-2)
                 errors[i] = INSUFFICIENT if a == -2 else 0
-                balance_out[i] = bal[rows.account[i]]
+                balance_out[i] = bal[account[i]]
                 continue
         e = 0
-        if acc.kind[a] == PREPAID and day > reload_checked[a]:
+        if kind[a] == PREPAID and day > reload_checked[a]:
             reload_checked[a] = day
-            if bal[a] < RELOAD_SHARE * acc.limit[a]:
-                bal[a] += acc.limit[a]
+            if bal[a] < RELOAD_SHARE * limit[a]:
+                bal[a] += limit[a]
         if x < 0.0:
-            if acc.kind[a] == CREDIT:
+            if kind[a] == CREDIT:
                 bal[a] += x
             else:
                 bal[a] -= x
         else:
-            e = _attempt(i, 1.0, x, a, bal, rows, acc, rates, p_cvv_hi, p_exp_hi)
-            if cr.enabled and (e & INSUFFICIENT) and acc.kind[a] != PREPAID and not rows.is_fraud[i]:
-                st.avoid_until[a] = day + AVOID_DAYS  # the holder now knows: no more tries for a while
-            if e != 0 and rows.u[i, 4] < rates.retry:
+            e = _attempt(1.0, x, kind[a], bal[a], limit[a], pin_used[i], card_present[i], u[i, 0], u[i, 1],
+                         u[i, 2], u[i, 3], rates, p_cvv_hi, p_exp_hi)  # fmt: skip
+            if e == 0:
+                bal[a] = _moved(kind[a], bal[a], x)
+            if credit and (e & INSUFFICIENT) and kind[a] != PREPAID and not is_fraud[i]:
+                avoid_until[a] = day + AVOID_DAYS  # the holder now knows: no more tries for a while
+            if e != 0 and u[i, 4] < rates.retry:
                 # The retry's own draws come from the low bits of the same uniforms (independent of the
                 # high bits the first attempt compared). After Insufficient Balance it uses another card.
-                a2 = rows.alt_account[i] if (e & INSUFFICIENT) and rows.alt_account[i] >= 0 else a
-                if cr.enabled and st.closed[a2]:
+                a2 = alt_account[i] if (e & INSUFFICIENT) and alt_account[i] >= 0 else a
+                if credit and closed[a2]:
                     retry_errors[i] = INSUFFICIENT
                 else:
-                    retry_errors[i] = _attempt(
-                        i, RETRY_REMIX, x, a2, bal, rows, acc, rates, p_cvv_hi, p_exp_hi
-                    )
+                    e2 = _attempt(RETRY_REMIX, x, kind[a2], bal[a2], limit[a2], pin_used[i], card_present[i],
+                                  u[i, 0], u[i, 1], u[i, 2], u[i, 3], rates, p_cvv_hi, p_exp_hi)  # fmt: skip
+                    if e2 == 0:
+                        bal[a2] = _moved(kind[a2], bal[a2], x)
+                    retry_errors[i] = e2
         errors[i] = e
         balance_out[i] = bal[a]
-    if cr.enabled:  # statements and payments continue to the world's end
+    if credit:  # statements and payments continue to the world's end
         _money_events(cr.end_day, clock, month_days, next_pay, bal, acc, cr, st, out)
 
 
-@kernel
-def _card_in_hand(i, day, a, x, bal, fraud, alt, kind, limit, closed, avoid_until, moved):
-    """With the credit cycle: the account purchase i (x >= 0) goes to. A fraudster's stays on its card (-2
-    when that account is charged off: declined). A holder's moves off a charged-off account, and off a
-    credit or debit account declined for its balance in the last AVOID_DAYS days (none since a payment or
-    paycheck) while it still cannot take the purchase, to the row's other usable card when that can
-    (moved 1), or is not made on a card at all (moved 2, returns -1)."""
-    if fraud:
-        return -2 if closed[a] else a
-    if not closed[a] and not (day < avoid_until[a] and not _fits(a, x, bal, kind, limit)):
-        return a
-    if alt >= 0 and not closed[alt] and _fits(alt, x, bal, kind, limit):
-        moved[i] = 1
-        return alt
-    moved[i] = 2
-    return -1
-
-
-@kernel
-def _fits(a, x, bal, kind, limit):
-    """Whether account a can take a purchase of x without Insufficient Balance."""
-    k = kind[a]
+@_inline
+def _fits(k, b, lim, x):
+    """Whether an account of kind k, balance b and limit lim can take a purchase of x without Insufficient
+    Balance."""
     if k == CREDIT:
-        return bal[a] + x <= limit[a]
+        return b + x <= lim
     if k == DEBIT:
-        return bal[a] + limit[a] >= x
-    return bal[a] >= x
+        return b + lim >= x
+    return b >= x
 
 
-@kernel
+@_inline
 def _next_event(clock, next_pay, credit, pay_day):
     """The next day with a money event: a month event, a paycheck or (credit) a card payment."""
     t = clock[1]
@@ -236,7 +249,7 @@ def _next_event(clock, next_pay, credit, pay_day):
     return t
 
 
-@kernel
+@_inline
 def _money_events(day, clock, month_days, next_pay, bal, acc, cr, st, out):
     """Every money event on or before `day`, in time order: card payments (credit cycle) before the next
     statement, month events (statements or the plain monthly payment), paychecks. Paychecks and month
@@ -270,43 +283,38 @@ def _money_events(day, clock, month_days, next_pay, bal, acc, cr, st, out):
                 st.avoid_until[a] = 0  # money again: the holder uses the card again
 
 
-@kernel
-def _attempt(i, remix, x, a, bal, rows, acc, rates, p_cvv_hi, p_exp_hi):
-    """Errors of one purchase attempt of x dollars on account a; an accepted attempt moves the money."""
+@_inline
+def _attempt(remix, x, k, b, lim, pin, present, u0, u1, u2, u3, rates, p_cvv_hi, p_exp_hi):
+    """Errors of one attempt of a purchase of x dollars on an account of kind k, balance b and limit lim,
+    from its uniforms (remix 1: the first attempt; RETRY_REMIX: a retry's fresh draws from their low
+    bits). Scalars only: the caller moves the money of an accepted attempt (_moved)."""
     e = 0
-    if rows.pin_used[i] and _draw(rows.u[i, 0], remix) < rates.bad_pin:
+    if pin and _draw(u0, remix) < rates.bad_pin:
         e |= BAD_PIN
-    if _draw(rows.u[i, 1], remix) < rates.glitch:
+    if _draw(u1, remix) < rates.glitch:
         e |= GLITCH
-    if not rows.card_present[i]:
-        v = _draw(rows.u[i, 2], remix)
+    if not present:
+        v = _draw(u2, remix)
         if v < rates.bad_card_number:
             e |= BAD_CARD_NUMBER
         elif v < p_cvv_hi:
             e |= BAD_CVV
         elif v < p_exp_hi:
             e |= BAD_EXPIRATION
-        if _draw(rows.u[i, 3], remix) < rates.bad_zip:
+        if _draw(u3, remix) < rates.bad_zip:
             e |= BAD_ZIP
-    if x > 0.0:
-        k = acc.kind[a]
-        if k == CREDIT:
-            short = bal[a] + x > acc.limit[a]
-        elif k == DEBIT:
-            short = bal[a] + acc.limit[a] < x
-        else:
-            short = bal[a] < x
-        if short:
-            e |= INSUFFICIENT
-    if e == 0:
-        if acc.kind[a] == CREDIT:
-            bal[a] += x
-        else:
-            bal[a] -= x
+    if x > 0.0 and not _fits(k, b, lim, x):
+        e |= INSUFFICIENT
     return e
 
 
-@kernel
+@_inline
+def _moved(k, b, x):
+    """The balance after an accepted purchase (or refund, x < 0) of x on an account of kind k."""
+    return b + x if k == CREDIT else b - x
+
+
+@_inline
 def _draw(v, remix):
     """v itself (remix 1), or the fractional part of v * remix: a fresh uniform from v's low bits."""
     w = v * remix

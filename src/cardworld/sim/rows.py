@@ -164,8 +164,9 @@ class CardRows:
         return int(self.time.shape[0])
 
     def take(self, idx: np.ndarray) -> CardRows:
-        """The rows at idx, every per-row field alike."""
-        return CardRows(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
+        """The rows at idx (integer positions), every per-row field alike (np.take: the same rows as
+        fancy indexing, several times faster on the (rows, 5) uniforms)."""
+        return CardRows(**{f.name: np.take(getattr(self, f.name), idx, axis=0) for f in fields(self)})
 
 
 __all__ = [
