@@ -139,10 +139,16 @@ def bench_world_cmd(
         "on the default world)",
         dask=dask, shard_size=shard_size, fraud=fraud, credit=credit,
     )  # fmt: skip
+    _bench_world_bars(runs or 2, repeats or 3, scale or 1.0, workers, base_dir, json_path)
+
+
+def _bench_world_bars(
+    runs: int, repeats: int, scale: float, workers: int | None, base_dir, json_path
+) -> None:
     from cardworld.bench.results import envelope
     from cardworld.bench.world_bars import BAR_WORKERS, run_bars
 
-    runs, repeats, scale, workers = runs or 2, repeats or 3, scale or 1.0, workers or BAR_WORKERS
+    workers = workers or BAR_WORKERS
     with err_console.status("world bar table") as status:
         res = run_bars(repeats=repeats, runs=runs, scale=scale, workers=workers, base_dir=base_dir,
                        step=status.update)  # fmt: skip

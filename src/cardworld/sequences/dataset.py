@@ -1,5 +1,4 @@
-"""A map-style dataset of user transaction sequences with their synthetic targets and labels, for torch
-DataLoaders.
+"""A map-style dataset of user sequences with their synthetic targets and labels, for torch DataLoaders.
 
     ds = TransactionDataset("out/world", specs, max_len=512, labels=["is_fraud"])  # a dataset directory
     loader = DataLoader(ds, batch_size=64, num_workers=2, collate_fn=ds.collate_fn)
@@ -17,26 +16,21 @@ With `samples=` (a table of user_id, obs_date, label: e.g. cardworld.labels.pd_s
 sample row instead: the user's transactions before obs_date 00:00 (the last `max_len` of them), with the
 sample's label as batch.labels (B, 1).
 
-With `target_positions=` (sparse targets) targets are computed only at some rows of each kept sequence
-(sequences.positions), through compute_targets_batch(at=...), with the dense values at those rows.
-
-A cardworld dataset directory is read lazily, user by user (sequences.lazy; batch_sampler for cheap
-random batches); other Parquet sources are read whole. torch is imported inside methods only: importing
-this module does not need torch.
+A cardworld dataset directory is read lazily (sequences.lazy; batch_sampler for cheap random batches);
+other Parquet sources are read whole. torch is imported inside methods only.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
-from cardworld.dates import SECONDS_PER_DAY, SECONDS_PER_HOUR, civil_date
+from cardworld.dates import SECONDS_PER_DAY
 from cardworld.errors import InputError
 from cardworld.io.transactions import TransactionArrays
-from cardworld.jit import kernel
 from cardworld.sequences.batch import (
     LABEL_NAMES,
     LABELS,
@@ -48,8 +42,18 @@ from cardworld.sequences.batch import (
     TARGETS,
     USER_ID,
     collate_padded,
-    mark_padded,
     padded_buffer,
+)
+from cardworld.sequences.layout import (
+    Layout,
+    Rows,
+    cut_rows,
+    gatherer,
+    item_positions,
+    kept_rows,
+    pad_matrix,
+    pad_rows,
+    row_features,
 )
 from cardworld.sequences.lazy import CACHE_ROWS, LazySource, is_dataset_dir
 from cardworld.sequences.positions import PERIOD_END, Positions, batch_positions, check_seed, parse_positions
@@ -60,10 +64,13 @@ from cardworld.sequences.source import (
     Samples,
     SourceColumns,
     check_arrays,
+    check_max_len,
     from_mapping,
     load_parquet,
     load_samples,
+    name_list,
     resolve_columns,
+    sample_positions,
 )
 from cardworld.targets import compile_plan, compute_targets_batch
 from cardworld.targets.plan import TargetPlan
@@ -83,158 +90,6 @@ ITEM_KEYS = (
 SAMPLE_LABEL = "label"  # label_names of a dataset over samples
 # Sequence features of every item (mcc only when the source has MCCs), then any extra_features.
 FEATURES = ("amount", "mcc", "time_delta", "hour", "weekday", "day_of_month", "month")
-
-
-@kernel
-def _row_features(
-    time, amount, mcc, has_mcc, boff, stop, keep, width, delta, amt, mcc_out, hour, weekday, dom, month
-) -> None:
-    """Features of the kept rows of each item u: the last keep[u] before stop[u] of its rows boff[u]:...
-
-    Written in padded layout: item u's j-th kept row goes to u * width + j; the rest of its width is 0.
-    """
-    for u in range(boff.size - 1):
-        first, end = boff[u], stop[u]
-        o = u * width
-        last_day = np.int64(-(2**62))
-        wd = d = m = np.int64(0)
-        for i in range(end - keep[u], end):
-            t = time[i]
-            # Seconds since the previous transaction of the full history (0 only for the user's first).
-            delta[o] = 0.0 if i == first else np.float32(t - time[i - 1])
-            amt[o] = amount[i]
-            if has_mcc:
-                mcc_out[o] = mcc[i]
-            day = t // SECONDS_PER_DAY
-            hour[o] = (t - day * SECONDS_PER_DAY) // SECONDS_PER_HOUR
-            if day != last_day:  # civil date once per day
-                last_day = day
-                wd = (day + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
-                _, m, d = civil_date(day)
-            weekday[o] = wd
-            dom[o] = d
-            month[o] = m
-            o += 1
-        for o in range(u * width + keep[u], (u + 1) * width):  # padding
-            delta[o] = 0.0
-            amt[o] = 0.0
-            if has_mcc:
-                mcc_out[o] = 0
-            hour[o] = weekday[o] = dom[o] = month[o] = 0
-
-
-@kernel
-def _pad_rows(src, stop, keep, width, out) -> None:
-    """out[u * width + j] = src row j of item u's kept rows (the last keep[u] before stop[u]); zeros after."""
-    for u in range(stop.size):
-        o = u * width
-        for i in range(stop[u] - keep[u], stop[u]):
-            out[o, :] = src[i, :]
-            o += 1
-        out[o : (u + 1) * width, :] = 0
-
-
-@kernel
-def _cut_rows(time, offsets, pos, cut, out) -> None:
-    """out[i] = the first row of user pos[i] at or after time cut[i] (its rows end there if none is)."""
-    for i in range(pos.size):
-        lo, hi = offsets[pos[i]], offsets[pos[i] + 1]
-        out[i] = lo + np.searchsorted(time[lo:hi], cut[i])
-
-
-def _kept_rows(stop: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """The flat rows stop[u]-keep[u] .. stop[u]-1 of every item, ascending."""
-    first = np.repeat(stop - keep, keep)
-    return first + (np.arange(int(keep.sum()), dtype=np.int64) - np.repeat(np.cumsum(keep) - keep, keep))
-
-
-class _Layout(NamedTuple):
-    """Where a batch's rows go: item u's rows boff[u]:boff[u+1] (its full history), of which the last
-    keep[u] before stop[u] are kept and written to row u of a (B, width) buffer, zero-padded."""
-
-    boff: np.ndarray
-    stop: np.ndarray
-    keep: np.ndarray
-    width: int
-    whole: bool  # every user keeps all its rows and none is padded
-    shared: bool  # in a DataLoader worker: write straight into shared memory
-
-    @property
-    def b(self) -> int:
-        return int(self.keep.size)
-
-
-class _Rows(NamedTuple):
-    """The concatenated full-history rows of a batch's users."""
-
-    time: np.ndarray
-    amount: np.ndarray
-    mcc: np.ndarray | None
-    extra: dict[str, np.ndarray]  # source column -> values
-
-
-def _positions(indices: Sequence[int], n: int, what: str = "user") -> np.ndarray:
-    """Item positions 0..n-1 (negative indices count from the end)."""
-    idx = np.asarray(indices, dtype=np.int64).reshape(-1)
-    if idx.size and (idx.min() < -n or idx.max() >= n):
-        bad = int(idx[(idx < -n) | (idx >= n)][0])
-        raise IndexError(f"{what} index {bad} is out of range for a dataset of {n} {what}s")
-    return np.where(idx < 0, idx + n, idx)
-
-
-def _gatherer(s: np.ndarray, e: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-    """A function concatenating rows s[i]:e[i] of a column over the batch."""
-    if (s[1:] == e[:-1]).all():  # consecutive users (sequential sampler): views, no copy
-        return lambda x: x[s[0] : e[-1]]
-    bounds = list(zip(s.tolist(), e.tolist(), strict=True))
-    return lambda x: np.concatenate([x[lo:hi] for lo, hi in bounds])
-
-
-def _pad_matrix(values: np.ndarray, lay: _Layout) -> Any:
-    """(B, width, k) float32 tensor of per-row values (n_rows, k) of the full histories, kept rows only."""
-    import torch
-
-    b, k = lay.b, values.shape[1]
-    if lay.whole and not lay.shared:  # no padding, no truncation: already in padded layout, no copy
-        return mark_padded(torch.from_numpy(values.reshape(b, lay.width, k)))
-    out = padded_buffer((b, lay.width, k), torch.float32, lay.shared)
-    _pad_rows(values, lay.stop, lay.keep, lay.width, out.numpy().reshape(b * lay.width, k))
-    return out
-
-
-def _check_max_len(max_len: Any) -> int | None:
-    if max_len is not None and (
-        isinstance(max_len, bool) or not isinstance(max_len, int | np.integer) or max_len < 1
-    ):
-        raise InputError(f"max_len is {max_len!r}; pass a positive number of rows, or None to keep all")
-    return None if max_len is None else int(max_len)
-
-
-def _name_list(keyword: str, names: Any, example: str) -> list[str]:
-    """A list of column names; refuses a bare string (it would be read letter by letter)."""
-    if names is None:
-        return []
-    if isinstance(names, str | bytes) or not isinstance(names, Iterable):
-        raise InputError(f"{keyword} is {names!r}; pass a list of column names, e.g. {keyword}=[{example!r}]")
-    names = list(names)
-    bad = [x for x in names if not isinstance(x, str)]
-    if bad:
-        raise InputError(f"{keyword} holds {bad[0]!r}, not a column name; pass a list of strings")
-    return names
-
-
-def _sample_positions(user_ids: np.ndarray, samples: Samples) -> np.ndarray:
-    """The user position of every sample (user_ids: the source's, ascending)."""
-    pos = np.searchsorted(user_ids, samples.user_id)
-    found = pos < user_ids.size
-    found[found] = user_ids[pos[found]] == samples.user_id[found]
-    if not found.all():
-        i = int(np.flatnonzero(~found)[0])
-        raise InputError(
-            f"{samples.where} row {i} names user_id {int(samples.user_id[i])}, who has no transactions in "
-            "the source; pass the transactions the samples were made from, or drop that row"
-        )
-    return pos.astype(np.int64)
 
 
 class TransactionDataset:
@@ -300,9 +155,8 @@ class TransactionDataset:
     target_positions and target_mask (B, P) and targets (B, P, n_outputs), P its most positions
     (PaddedBatch). Labels stay per row.
 
-    Targets are computed into a float32 buffer each process keeps and reuses (out=, no page faults on
-    fresh memory), then copied into the batch's tensors (a batch never aliases it), except when the
-    batch's rows are its padded layout: then they are computed straight into the batch tensor.
+    Targets go into a float32 buffer each process reuses (out=), then are copied into the batch's tensors
+    (never aliased), or straight into the batch tensor when its rows are already its padded layout.
     """
 
     collate_fn = staticmethod(collate_padded)
@@ -321,7 +175,7 @@ class TransactionDataset:
         target_positions: str | Callable[[np.ndarray, int], Any] | None = None,
         positions_seed: int = 0,
     ) -> None:
-        self.max_len = _check_max_len(max_len)
+        self.max_len = check_max_len(max_len)
         self._rule = parse_positions(target_positions)
         self.positions_seed = check_seed("positions_seed", positions_seed)
         self._epoch = 0
@@ -334,11 +188,11 @@ class TransactionDataset:
             )
         self.plan: TargetPlan | None = None if specs is None else compile_plan(specs)  # type: ignore[arg-type]
         self.target_names: list[str] = [] if self.plan is None else list(self.plan.names)
-        row_labels = _name_list("labels", labels, "is_fraud")  # per-row label columns of the source
+        row_labels = name_list("labels", labels, "is_fraud")  # per-row label columns of the source
         self._names = tuple(self.target_names)
         self._label_names = (SAMPLE_LABEL,) if self._samples is not None else tuple(row_labels)
         self.label_names: list[str] = list(self._label_names)
-        self.extra_features = _name_list("extra_features", extra_features, "balance")
+        self.extra_features = name_list("extra_features", extra_features, "balance")
         clash = [f for f in self.extra_features if f in (*FEATURES, *ITEM_KEYS)]
         if clash:
             raise InputError(
@@ -384,7 +238,7 @@ class TransactionDataset:
         self._arrays = arrays
         self._n_users = len(self.user_ids)
         if self._samples is not None:
-            self._sample_pos = _sample_positions(self.user_ids, self._samples)
+            self._sample_pos = sample_positions(self.user_ids, self._samples)
 
     @property
     def epoch(self) -> int:
@@ -455,9 +309,9 @@ class TransactionDataset:
         from torch.utils.data import get_worker_info
 
         if self._samples is None:
-            idx = _positions(indices, self._n_users)
+            idx = item_positions(indices, self._n_users)
         else:
-            idx = _positions(indices, len(self._samples), "sample")
+            idx = item_positions(indices, len(self._samples), "sample")
         if idx.size == 0:
             return []
         arr, pos = self._gather(idx if self._samples is None else self._sample_pos[idx])
@@ -465,7 +319,7 @@ class TransactionDataset:
         stop = e
         if self._samples is not None:
             stop = np.empty(idx.size, dtype=np.int64)
-            _cut_rows(arr.time, arr.offsets, pos, self._samples.obs_day[idx] * SECONDS_PER_DAY, stop)
+            cut_rows(arr.time, arr.offsets, pos, self._samples.obs_day[idx] * SECONDS_PER_DAY, stop)
             period_ends = self._rule is not None and self._rule.kind == PERIOD_END
             if self.plan is None and not period_ends:  # targets and period ends need the full history
                 e = stop
@@ -476,11 +330,11 @@ class TransactionDataset:
         keep = before if self.max_len is None else np.minimum(before, self.max_len)
         width = int(keep.max())
         whole = bool((full == width).all() and (keep == width).all())
-        lay = _Layout(boff, boff[:-1] + before, keep, width, whole, get_worker_info() is not None)
-        take = _gatherer(s, e)
+        lay = Layout(boff, boff[:-1] + before, keep, width, whole, get_worker_info() is not None)
+        take = gatherer(s, e)
         mcc = None if arr.mcc is None else take(arr.mcc)
         extra = {src: take(arr.extra[src]) for src in self._cols.extra_columns}
-        rows = _Rows(take(arr.time), take(arr.amount), mcc, extra)
+        rows = Rows(take(arr.time), take(arr.amount), mcc, extra)
         # Every tensor is written once, already padded to (b, width): collate_padded hands these buffers
         # on without copying, and in a DataLoader worker they live in shared memory (no copy on transfer).
         tensors = self._features(rows, lay)
@@ -493,7 +347,7 @@ class TransactionDataset:
             tensors[TARGETS], tensors[TARGET_POSITIONS] = self._sparse_targets(rows, lay, where)
             counts = where.counts
         if self._samples is None:
-            tensors[LABELS] = _pad_matrix(self._labels(rows), lay)
+            tensors[LABELS] = pad_matrix(self._labels(rows), lay)
         items = self._items(tensors, lay, users, counts)
         if self._samples is not None:
             self._add_sample_entries(items, idx)
@@ -545,14 +399,14 @@ class TransactionDataset:
         for item, label, row, day in zip(items, labels, rows, days, strict=True):
             item[LABELS], item[SAMPLE_INDEX], item[OBS_DATE] = label, row, day
 
-    def _features(self, rows: _Rows, lay: _Layout) -> dict[str, Any]:
+    def _features(self, rows: Rows, lay: Layout) -> dict[str, Any]:
         """The payload tensors, (B, width) each, of the kept rows."""
         cols = {
             name: padded_buffer((lay.b, lay.width), dt, lay.shared) for name, dt in self._feature_dtypes()
         }
         flat = {name: t.numpy().reshape(-1) for name, t in cols.items()}
         no_mcc = np.zeros(1, dtype=np.int64)
-        _row_features(
+        row_features(
             rows.time,
             rows.amount,
             no_mcc if rows.mcc is None else rows.mcc,
@@ -571,11 +425,11 @@ class TransactionDataset:
         )
         for name, src in self._cols.features.items():
             values = np.asarray(rows.extra[src], dtype=np.float32).reshape(-1, 1)
-            _pad_rows(values, lay.stop, lay.keep, lay.width, flat[name].reshape(-1, 1))
+            pad_rows(values, lay.stop, lay.keep, lay.width, flat[name].reshape(-1, 1))
         return cols
 
     def _compute(
-        self, rows: _Rows, boff: np.ndarray, out: np.ndarray, at: np.ndarray | None = None
+        self, rows: Rows, boff: np.ndarray, out: np.ndarray, at: np.ndarray | None = None
     ) -> np.ndarray:
         """Targets of the full histories (at rows `at` only, if given), written into `out`."""
         assert self.plan is not None
@@ -591,7 +445,7 @@ class TransactionDataset:
             out=out,
         )
 
-    def _dense_targets(self, rows: _Rows, lay: _Layout) -> Any:
+    def _dense_targets(self, rows: Rows, lay: Layout) -> Any:
         """(B, width, n_outputs) float32: every kept row's targets."""
         import torch
 
@@ -606,12 +460,12 @@ class TransactionDataset:
         # Evaluated at the kept rows only (a truncated history costs only its kept rows; the values are
         # the dense ones), into this process's reused buffer, then copied out: the batch never aliases
         # the buffer, which the next batch overwrites.
-        at = _kept_rows(lay.stop, lay.keep)
+        at = kept_rows(lay.stop, lay.keep)
         vals = self._compute(rows, lay.boff, self._scratch.get(at.size, k), at=at)
-        _pad_rows(vals, np.cumsum(lay.keep), lay.keep, lay.width, flat)
+        pad_rows(vals, np.cumsum(lay.keep), lay.keep, lay.width, flat)
         return out
 
-    def _positions(self, rows: _Rows, lay: _Layout, idx: np.ndarray, users: np.ndarray) -> Positions:
+    def _positions(self, rows: Rows, lay: Layout, idx: np.ndarray, users: np.ndarray) -> Positions:
         """Each item's target positions; random ones are seeded by (positions_seed, epoch, user id) or,
         over samples, (..., user id, obs_day): the item's identity, whatever the worker or batch."""
         assert self._rule is not None
@@ -639,7 +493,7 @@ class TransactionDataset:
             names=names,
         )
 
-    def _sparse_targets(self, rows: _Rows, lay: _Layout, where: Positions) -> tuple[Any, Any]:
+    def _sparse_targets(self, rows: Rows, lay: Layout, where: Positions) -> tuple[Any, Any]:
         """(targets (B, P, n_outputs) float32, positions (B, P) int64), zero-padded to the most positions P."""
         import torch
 
@@ -647,7 +501,7 @@ class TransactionDataset:
         most = int(counts.max())
         ends = np.cumsum(counts)
         positions = padded_buffer((lay.b, most), torch.int64, lay.shared)
-        _pad_rows(where.rel.reshape(-1, 1), ends, counts, most, positions.numpy().reshape(lay.b * most, 1))
+        pad_rows(where.rel.reshape(-1, 1), ends, counts, most, positions.numpy().reshape(lay.b * most, 1))
         k = len(self.target_names)
         out = padded_buffer((lay.b, most, k), torch.float32, lay.shared)
         flat = out.numpy().reshape(lay.b * most, k)
@@ -657,17 +511,17 @@ class TransactionDataset:
             self._compute(rows, lay.boff, flat, at=where.at)
         else:  # into the reused buffer, then copied out (see _dense_targets)
             vals = self._compute(rows, lay.boff, self._scratch.get(where.at.size, k), at=where.at)
-            _pad_rows(vals, ends, counts, most, flat)
+            pad_rows(vals, ends, counts, most, flat)
         return out, positions
 
-    def _labels(self, rows: _Rows) -> np.ndarray:
+    def _labels(self, rows: Rows) -> np.ndarray:
         out = np.empty((rows.time.size, len(self._label_names)), dtype=np.float32)
         for j, src in enumerate(self._cols.labels.values()):
             out[:, j] = rows.extra[src]  # a bool label becomes 0.0 / 1.0
         return out
 
     def _items(
-        self, tensors: dict[str, Any], lay: _Layout, user_ids: np.ndarray, counts: np.ndarray | None
+        self, tensors: dict[str, Any], lay: Layout, user_ids: np.ndarray, counts: np.ndarray | None
     ) -> list[dict[str, Any]]:
         """One dict per user of views into the padded (B, width, ...) tensors, trimmed to its length (and
         sparse targets, (B, P, ...), to its number of positions counts[u])."""

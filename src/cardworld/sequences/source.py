@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -282,6 +282,41 @@ def _is_iso_date(v: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return len(v) == 10
+
+
+def check_max_len(max_len: Any) -> int | None:
+    if max_len is not None and (
+        isinstance(max_len, bool) or not isinstance(max_len, int | np.integer) or max_len < 1
+    ):
+        raise InputError(f"max_len is {max_len!r}; pass a positive number of rows, or None to keep all")
+    return None if max_len is None else int(max_len)
+
+
+def name_list(keyword: str, names: Any, example: str) -> list[str]:
+    """A list of column names; refuses a bare string (it would be read letter by letter)."""
+    if names is None:
+        return []
+    if isinstance(names, str | bytes) or not isinstance(names, Iterable):
+        raise InputError(f"{keyword} is {names!r}; pass a list of column names, e.g. {keyword}=[{example!r}]")
+    names = list(names)
+    bad = [x for x in names if not isinstance(x, str)]
+    if bad:
+        raise InputError(f"{keyword} holds {bad[0]!r}, not a column name; pass a list of strings")
+    return names
+
+
+def sample_positions(user_ids: np.ndarray, samples: Samples) -> np.ndarray:
+    """The user position of every sample (user_ids: the source's, ascending)."""
+    pos = np.searchsorted(user_ids, samples.user_id)
+    found = pos < user_ids.size
+    found[found] = user_ids[pos[found]] == samples.user_id[found]
+    if not found.all():
+        i = int(np.flatnonzero(~found)[0])
+        raise InputError(
+            f"{samples.where} row {i} names user_id {int(samples.user_id[i])}, who has no transactions in "
+            "the source; pass the transactions the samples were made from, or drop that row"
+        )
+    return pos.astype(np.int64)
 
 
 __all__ = [
