@@ -28,7 +28,9 @@ class Stream(IntEnum):
     REISSUE = 9  # the numbers of one consumer's cards replaced after fraud
     CREDIT = 10  # one consumer's life events, spending in distress and monthly payments (the credit cycle)
     SAMPLE = 0xBE7C  # one user of the built-in sample transactions (cardworld.sample: demo, benchmarks)
-    TARGET_POSITIONS = 0x7A95  # one item's random target rows (TransactionDataset(target_positions="random:K"))
+    TARGET_POSITIONS = (
+        0x7A95  # one item's random target rows (TransactionDataset(target_positions="random:K"))
+    )
 
 
 def stream(seed: int, kind: Stream, *ids: int) -> np.random.Generator:

@@ -20,7 +20,8 @@ LENGTH, USER_ID, TARGETS, TARGET_NAMES = "length", "user_id", "targets", "target
 LABELS, LABEL_NAMES = "labels", "label_names"
 SAMPLE_INDEX, OBS_DATE = "sample_index", "obs_date"  # items of a dataset over samples (one per sample row)
 TARGET_POSITIONS = "target_positions"  # items of a dataset with sparse targets: the rows that have them
-_NOT_FEATURES = (
+# Item keys that are not payload features (the dataset's items carry them beside the features).
+ITEM_KEYS = (
     LENGTH,
     USER_ID,
     TARGETS,
@@ -31,6 +32,7 @@ _NOT_FEATURES = (
     OBS_DATE,
     TARGET_POSITIONS,
 )
+_NOT_FEATURES = ITEM_KEYS
 _PADDED = "_cardworld_padded"  # attribute marking a buffer written in padded layout
 
 

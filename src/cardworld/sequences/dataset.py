@@ -32,6 +32,7 @@ from cardworld.dates import SECONDS_PER_DAY
 from cardworld.errors import InputError
 from cardworld.io.transactions import TransactionArrays
 from cardworld.sequences.batch import (
+    ITEM_KEYS,
     LABEL_NAMES,
     LABELS,
     LENGTH,
@@ -76,17 +77,6 @@ from cardworld.targets import compile_plan, compute_targets_batch
 from cardworld.targets.plan import TargetPlan
 from cardworld.targets.spec import AnySpec
 
-ITEM_KEYS = (
-    LENGTH,
-    USER_ID,
-    TARGETS,
-    TARGET_NAMES,
-    LABELS,
-    LABEL_NAMES,
-    SAMPLE_INDEX,
-    OBS_DATE,
-    TARGET_POSITIONS,
-)
 SAMPLE_LABEL = "label"  # label_names of a dataset over samples
 # Sequence features of every item (mcc only when the source has MCCs), then any extra_features.
 FEATURES = ("amount", "mcc", "time_delta", "hour", "weekday", "day_of_month", "month")

@@ -35,15 +35,7 @@ def period_tops(x, a, fw, bit, sign, b, n, k, bk) -> int:
     for i in range(n):
         if not (fw[i] >> bit) & 1:
             continue
-        v = sign * x[a + i]
-        row = bk[b[i] - b0]
-        if v <= row[k - 1]:
-            continue
-        p = k - 1
-        while p > 0 and row[p - 1] < v:
-            row[p] = row[p - 1]
-            p -= 1
-        row[p] = v
+        _reg_insert(bk[b[i] - b0], k, k, sign * x[a + i])  # a full register: NONE pads sort last
     return r_max
 
 

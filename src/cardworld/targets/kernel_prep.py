@@ -69,6 +69,16 @@ def filter_bits(mcc, a, n, check_mcc, mcc_bits, all_bits, bounded, bounds, amoun
 
 
 @kernel
+def _cents(v, lim):
+    """(v in cents rounded to an integer, v not finite, v not whole cents or too large): integer flags, so
+    the loops counting them vectorise."""
+    y = v * 100.0
+    r = (y + _ROUND) - _ROUND
+    ay = abs(y)
+    return r, np.int64((v - v) != 0.0), np.int64((abs(y - r) > _CENT_TOL * ay) | (ay >= lim))
+
+
+@kernel
 def check_rows(time, x, a, n, day_lo, xs, days) -> tuple[bool, float]:
     """The pre-pass over time and the first value column, fused (both streams read once, and the loop still
     vectorises: no table lookup in it): sorted check, finite and cents check of x with xs (as
@@ -86,13 +96,9 @@ def check_rows(time, x, a, n, day_lo, xs, days) -> tuple[bool, float]:
             days[i] = day_lo + np.int64(np.uint32(t - base) // np.uint32(SECONDS_PER_DAY))
         else:
             days[i] = t // SECONDS_PER_DAY
-        v = x[a + i]
-        y = v * 100.0
-        r = (y + _ROUND) - _ROUND
-        ay = abs(y)
-        bad += (v - v) != 0.0
-        off += (abs(y - r) > _CENT_TOL * ay) | (ay >= lim)
-        xs[i] = r
+        xs[i], not_finite, not_cents = _cents(x[a + i], lim)
+        bad += not_finite
+        off += not_cents
     if off:
         for i in range(n):
             xs[i] = x[a + i]
@@ -111,13 +117,9 @@ def check_values(x, a, n, xs) -> tuple[bool, float]:
     bad = 0
     off = 0
     for i in range(n):
-        v = x[a + i]
-        y = v * 100.0
-        r = (y + _ROUND) - _ROUND
-        ay = abs(y)
-        bad += (v - v) != 0.0
-        off += (abs(y - r) > _CENT_TOL * ay) | (ay >= lim)
-        xs[i] = r
+        xs[i], not_finite, not_cents = _cents(x[a + i], lim)
+        bad += not_finite
+        off += not_cents
     if off == 0:
         return bad == 0, 100.0
     for i in range(n):
