@@ -28,19 +28,10 @@ def prefix_count(fbits_w, bit, n, kc) -> None:
 
 
 @kernel
-def prefix_sum(xs, n, fbits_w, bit, pre) -> None:
-    acc = 0.0
-    pre[0] = 0.0
-    for i in range(n):
-        acc += xs[i] * np.float64((fbits_w[i] >> bit) & 1)
-        pre[i + 1] = acc
-
-
-@kernel
 def prefix_sums4(xs, fbits, channels, group, n, pre) -> None:
-    """prefix_sum of up to 4 channels (group: 4 channel ids, repeats allowed) in one loop. Each prefix sum is
-    a chain of float adds, one add's latency a row; four independent chains in one loop overlap, so four
-    cost about what two did one after another."""
+    """pre[c, i] = the sum of kept xs[:i] of channel c, for up to 4 channels (group: 4 channel ids, repeats
+    allowed) in one loop: each prefix sum is a chain of float adds, and independent chains overlap.
+    Whole cents sum exactly (xs holds integers). The filter is applied without a branch (x * kept)."""
     c0, c1, c2, c3 = group[0], group[1], group[2], group[3]
     x0, x1, x2, x3 = xs[channels[c0, 1]], xs[channels[c1, 1]], xs[channels[c2, 1]], xs[channels[c3, 1]]
     w0, w1 = fbits[channels[c0, 0] >> 6], fbits[channels[c1, 0] >> 6]
