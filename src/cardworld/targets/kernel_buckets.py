@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from cardworld.jit import kernel
-from cardworld.targets.kernel_aggregates import MISSING, _reg_insert
+from cardworld.targets.kernel_aggregates import MISSING
 from cardworld.targets.kernel_codes import MODE_NEXT
 
 NONE = -np.inf  # no kept row: values are validated finite, so -inf cannot be a value
@@ -33,10 +33,17 @@ def period_tops(x, a, fw, bit, sign, b, n, k, bk) -> int:
             bk[r - b0, 0] = cur
         return r_max
     for i in range(n):
-        if not (fw[i] >> bit) & 1:
-            continue
-        _reg_insert(bk[b[i] - b0], k, k, sign * x[a + i])  # a full register: NONE pads sort last
+        push_top(bk[b[i] - b0], k, sign * x[a + i] + MISSING[(fw[i] >> bit) & 1])
     return r_max
+
+
+@kernel
+def push_top(reg, k, v) -> None:
+    """Insert v into reg[:k] (descending, NONE-padded) with a min/max network: no branch on the data, and a
+    dropped row (v = -inf) changes nothing."""
+    for p in range(k - 1, 0, -1):
+        reg[p] = max(reg[p], min(reg[p - 1], v))
+    reg[0] = max(reg[0], v)
 
 
 @kernel
@@ -84,10 +91,8 @@ def agg_period_at(x, a, fw, bit, sign, b, fi, r_max, k, mode, pos, i0, i1, fill,
                 if k == 1:
                     reg[0] = range_top1(x, a, fw, bit, sign, s, e)
                 else:
-                    cnt = 0
                     for i in range(s, e):
-                        if (fw[i] >> bit) & 1:
-                            cnt = _reg_insert(reg, cnt, k, sign * x[a + i])
+                        push_top(reg, k, sign * x[a + i] + MISSING[(fw[i] >> bit) & 1])
         for t in range(k):
             v = reg[t]
             buf[j - i0, col + t] = sign * v if v != NONE else fill
