@@ -16,6 +16,7 @@ died or a failed Dask run keep them too; any other error removes DIR/.build.
 
 from __future__ import annotations
 
+import errno
 import multiprocessing as mp
 import os
 import shutil
@@ -296,6 +297,7 @@ def _pool_task(cfg: WorldConfig, k: int, build: str, detector: Detector | None) 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
     """Cancel the pool's pending shards and end its workers now (shutdown alone waits for running ones)."""
+    _quiet_feeder_races()
     procs = list((pool._processes or {}).values())  # private, but the only handle on the workers
     pool.shutdown(wait=False, cancel_futures=True)
     for p in procs:
@@ -305,6 +307,25 @@ def _stop(pool: ProcessPoolExecutor) -> None:
         if p.is_alive():
             p.kill()
             p.join(timeout=2)
+
+
+def _quiet_feeder_races() -> None:
+    """Stopping a pool races its queue feeder thread: the thread may still be writing a task (or, failing
+    that, waking the manager) through a pipe shutdown has just closed, and CPython then prints that
+    OSError from the thread, a traceback after our one 'interrupted' line. Drop exactly that case."""
+    previous = threading.excepthook
+    if getattr(previous, "_cardworld_quiet", False):
+        return
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        thread = args.thread.name if args.thread is not None else ""
+        errno_ = getattr(args.exc_value, "errno", None)
+        if thread == "QueueFeederThread" and errno_ in (errno.EBADF, errno.EPIPE):
+            return
+        previous(args)
+
+    hook._cardworld_quiet = True  # type: ignore[attr-defined]
+    threading.excepthook = hook
 
 
 @contextmanager
