@@ -1,4 +1,4 @@
-"""House rules of the world/data/io/cli/bench/sequences/report layers, read from the source: sizes, one
+"""House rules of the world/data/io/cli/bench/sequences/report/experiment layers, read from the source: sizes, one
 vocabulary (cardworld.codes), one implementation of each distribution helper, imports only downward."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from cardworld import codes
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "cardworld"
-LAYERS = ("world", "data", "io", "labels", "cli", "bench", "sequences", "report")
+LAYERS = ("world", "data", "io", "labels", "cli", "bench", "sequences", "report", "experiment")
 TOP = ("config.py", "config_types.py", "credit_config.py", "rng.py", "sample.py")
 FILES = sorted(
     [p for layer in LAYERS for p in (SRC / layer).rglob("*.py")] + [SRC / name for name in TOP],
@@ -99,6 +99,9 @@ def test_imports_point_downward(path):
         "credit_config.py": ("config.", *ABOVE_CONFIG),
         "rng.py": ("world", "data", "io", "sim", "engine", "targets", "sequences", "cli", "bench"),
         "sample.py": ("world", "sim", "io", "engine", "sequences", "cli", "bench", "report"),
+        "report": ("experiment",),
+        "sequences": ("experiment",),
+        "experiment": ("cli", "bench"),  # the top: it uses the world, labels, sequences, targets, report
     }.get(layer, ())
     bad = [m for m in _imports(path) if any(m.startswith(f"cardworld.{a}") for a in above)]
     assert not bad, f"{_rel(path)} imports upward: {bad}"

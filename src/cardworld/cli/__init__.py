@@ -1,6 +1,7 @@
 """The `cardworld` command line. Errors print one line on stderr and exit with code 2; Ctrl-C exits 130.
 
-One module per group of commands (`targets_cmd`, `generate_cmd`, `world_cmd`, `credit_cmd`, `report_cmd`, `bench_cmd`) registers on the
+One module per group of commands (`targets_cmd`, `generate_cmd`, `world_cmd`, `credit_cmd`, `report_cmd`, `bench_cmd`,
+`experiment_cmd`) registers on the
 app in `app`.
 """
 
@@ -16,6 +17,7 @@ except ImportError:  # pragma: no cover - older typer with click installed besid
 from cardworld.cli import (  # noqa: F401  (register the commands)
     bench_cmd,
     credit_cmd,
+    experiment_cmd,
     generate_cmd,
     report_cmd,
     targets_cmd,
