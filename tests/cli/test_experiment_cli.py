@@ -19,6 +19,10 @@ def test_a_missing_world_is_one_error_and_writes_nothing(tmp_path):
     [
         (["--preset", "huge"], "unknown preset 'huge'; pass one of small, full, tiny"),
         (["--device", "tpu"], "--device 'tpu' is not a device"),
+        (["--suite", "medium"], "--suite 'medium' is not a target suite; pass one of all, short, long"),
+        (["--methods", "targets,bert"], "'bert' is not a method; pass a comma-separated subset of targets"),
+        (["--fractions", "0.1,2"], "--fractions '0.1,2' is not a list of label fractions"),
+        (["--fractions", "ten"], "--fractions 'ten' is not a list of label fractions"),
     ],
 )
 def test_bad_options_are_one_error(tmp_path, args, fragment):

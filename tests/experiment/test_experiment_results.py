@@ -206,3 +206,18 @@ def test_write_results_refuses_bad_targets_and_records(tmp_path):
     with pytest.raises(InputError, match="record 0: task 'credit'"):
         write_results(tmp_path / "bad", [{**rec("CoLES", 0, 0.5, 0.5), "task": "credit"}], META)
     assert not (tmp_path / "bad").exists()
+
+
+def test_the_pretraining_reports_get_a_table_of_their_own():
+    from cardworld.experiment.results import markdown
+
+    meta = {
+        "preset": "small",
+        "pretraining": {
+            "pretrained: targets": {"steps": 600.0, "loss_first": 0.9, "loss_last": 0.6, "seconds": 49}
+        },
+    }
+    md = markdown([], meta)
+    assert "| pretrained: targets | 600 | 0.900 → 0.600 | 49 s |" in md
+    assert "Settings: preset: small" in md
+    assert "loss_first" not in md  # not spilled into the settings line

@@ -37,8 +37,8 @@ def test_pretraining_sees_only_rows_before_the_test(tiny_loaded):
     assert np.array_equal(np.unique(world.user[rows]), users)
     cuts = cut_samples(world, users, bounds, rows, 3, seed=0)
     day = cuts["obs_date"].cast("int32").to_numpy()
-    assert day.max() <= world.test_from // 86400
-    assert cuts.num_rows == 3 * users.size
+    assert day.max() < world.test_from // 86400 - 184  # every leading window ends before the test
+    assert cuts.num_rows == 3 * np.unique(cuts["user_id"].to_numpy()).size > 0
 
 
 def test_fraud_training_windows_end_at_anchors_before_the_test(tiny_loaded):
@@ -116,3 +116,16 @@ def test_pd_train_labels_end_before_the_test(tiny_world):
     assert weight.size == test.num_rows
     assert np.all(weight[y] == 1.0)
     assert np.all(weight[~y] >= 1.0)
+
+
+def test_a_preset_with_a_bad_setting_names_it():
+    import pytest
+
+    from cardworld.errors import InputError
+
+    with pytest.raises(InputError, match=r"preset 'tiny': fractions = \(0.0, 1.0\); it must be label fractions"):
+        TINY.with_(fractions=(0.0, 1.0))
+    with pytest.raises(InputError, match="fraud_len = 1; it must be >= 2"):
+        TINY.with_(fraud_len=1)
+    with pytest.raises(InputError, match="eval_genuine_users = 0"):
+        TINY.with_(eval_genuine_users=0)

@@ -28,11 +28,13 @@ PRETRAIN_HELP = (
     "same encoder from scratch, pre-trained on shuffled targets, pre-trained by CoLES, and LightGBM on "
     "hand-made aggregates; 5 seeds. Writes results.md, results.json and auc_vs_fraction.png to OUT."
 )
-_NEEDS = ("torch", "lightgbm", "ptls", "matplotlib")
+_NEEDS = ("torch", "matplotlib")  # every run; then per method
+_METHOD_NEEDS = {"lightgbm": "lightgbm", "coles": "ptls"}
 
 
-def _check_extra() -> None:
-    missing = [m for m in _NEEDS if importlib.util.find_spec(m) is None]
+def _check_extra(methods) -> None:
+    needs = [*_NEEDS, *(_METHOD_NEEDS[m] for m in methods if m in _METHOD_NEEDS)]
+    missing = [m for m in needs if importlib.util.find_spec(m) is None]
     if missing:
         raise InputError(
             f"the experiment needs {', '.join(missing)}, not installed; install the extra: "
@@ -58,6 +60,36 @@ def _preset(name: str):
     from cardworld.experiment.run import resolve_preset
 
     return resolve_preset(name)
+
+
+def _customised(p, suite: str, methods: str | None, fractions: str | None):
+    from cardworld.experiment.run import METHOD_NAMES
+    from cardworld.experiment.suite import SUITES
+
+    if suite not in SUITES:
+        raise InputError(f"--suite {suite!r} is not a target suite; pass one of {', '.join(SUITES)}")
+    p = p.with_(suite=suite)
+    if methods is not None:
+        names = tuple(m.strip() for m in methods.split(",") if m.strip())
+        bad = [m for m in names if m not in METHOD_NAMES]
+        if bad or not names:
+            raise InputError(
+                f"--methods {methods!r}: {bad[0] if bad else 'empty'!r} is not a method; pass a comma-separated "
+                f"subset of {', '.join(METHOD_NAMES)}"
+            )
+        p = p.with_(methods=names)
+    if fractions is not None:
+        try:
+            values = tuple(sorted({float(f) for f in fractions.split(",")}))
+        except ValueError:
+            values = ()
+        if not values or not all(0 < f <= 1 for f in values):
+            raise InputError(
+                f"--fractions {fractions!r} is not a list of label fractions; pass comma-separated numbers in "
+                "(0, 1], e.g. 0.01,0.1,1"
+            )
+        p = p.with_(fractions=values)
+    return p
 
 
 @experiment_app.command("world", help=WORLD_HELP)
@@ -89,14 +121,24 @@ def pretrain_cmd(
         str, typer.Option(help="small (2-core CPU), full (one GPU) or tiny (tests).")
     ] = "small",
     device: Annotated[str, typer.Option(help="cpu or cuda (cuda:N).")] = "cpu",
+    suite: Annotated[
+        str, typer.Option(help="Pre-training targets: all, short (a day or a week) or long.")
+    ] = "all",
+    methods: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated subset of: targets, shuffled, coles, scratch, lightgbm."),
+    ] = None,
+    fractions: Annotated[
+        str | None, typer.Option(help="Comma-separated label fractions in (0, 1], e.g. 0.01,0.1,1.")
+    ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace the results in OUT.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
 ) -> None:
     from cardworld.experiment.run import check_out, run_experiment
 
-    p = _preset(preset)
+    p = _customised(_preset(preset), suite, methods, fractions)
     check_out(out, overwrite)
-    _check_extra()
+    _check_extra(p.methods)
     _check_device(device)
 
     def say(msg: str) -> None:

@@ -48,7 +48,7 @@ def steps_for(n_items: int, preset: Preset) -> int:
 
 
 def window_dataset(data: TaskData, w: Windows) -> TransactionDataset:
-    src = arrays(data.world, data.columns, w.rows, w.bounds)
+    src = arrays(data.world, data.columns, w.rows, w.bounds, fraud_label=True)
     return TransactionDataset(src, None, max_len=None, extra_features=EXTRA, labels=["is_fraud"])
 
 
@@ -189,6 +189,6 @@ def _score_samples(encoder: Encoder, head: Head, ds: TransactionDataset, device:
 def metrics(score: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> dict[str, float | None]:
     """ROC-AUC and PR-AUC (average precision), weighted; None when one class is missing."""
     y = np.asarray(y, dtype=bool)
-    if not (y.any() and (~y).any()):
+    if not (y.any() and (~y).any()) or not np.all(np.isfinite(score)):  # one class, or a diverged model
         return {"roc_auc": None, "pr_auc": None}
     return {"roc_auc": roc_auc(score, y, w), "pr_auc": average_precision(score, y, w)}

@@ -3,10 +3,11 @@
 Fraud: each row's own columns and its card's history before it (report.fraud_features, the report's
 fraud baseline), trained on the labelled users' rows before the test (every fraud row and a sample of the
 genuine ones), scored on the same test rows and weights as the encoders. Default: aggregates of the user's
-transactions before the observation date, the same information the encoders read (spend, counts and
-maxima over 30, 90 and 365 days, by category, cash, online, foreign, refunds and large purchases, days
+transactions before the observation date, the kinds of row the encoders read (spend, counts and maxima
+over 30, 90 and 365 days, by category, cash, online, foreign, declines, refunds and large purchases, days
 since the last row, trend ratios), computed by the targets engine (trailing windows at the last row
-before the observation date).
+before the observation date). They reach a year back, where the encoders read the last `pd_len` rows
+(about six weeks in the small preset): the hand-made features' usual edge, kept on purpose.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from cardworld.errors import InputError
 from cardworld.experiment.data import World
 from cardworld.experiment.finetune import metrics
 from cardworld.experiment.splits import Windows, seeded
@@ -83,6 +85,8 @@ def _aggregate_specs() -> list[TargetSpec]:
         TargetSpec(name="dining_90d", agg="sum", window="90d", mode="trailing", mcc=DINING),
         TargetSpec(name="online_30d", agg="sum", window="30d", mode="trailing", value="online"),
         TargetSpec(name="foreign_90d", agg="sum", window="90d", mode="trailing", value="foreign"),
+        TargetSpec(name="declines_30d", agg="sum", window="30d", mode="trailing", value="has_errors"),
+        TargetSpec(name="declines_90d", agg="sum", window="90d", mode="trailing", value="has_errors"),
         TargetSpec(name="refunds_90d", agg="count", window="90d", mode="trailing", amount_max=-0.01),
         TargetSpec(name="large_90d", agg="count", window="90d", mode="trailing", amount_min=500.0),
     ]
@@ -94,7 +98,12 @@ def pd_matrix(
 ) -> tuple[np.ndarray, list[str]]:
     """Aggregate features per PD sample (module doc); NaN for a sample with no earlier transaction."""
     specs = _aggregate_specs()
-    pos = np.searchsorted(world.users, samples["user_id"].to_numpy().astype(np.int64))
+    uid = samples["user_id"].to_numpy().astype(np.int64)
+    pos = np.minimum(np.searchsorted(world.users, uid), world.users.size - 1)
+    if not np.array_equal(world.users[pos], uid):
+        raise InputError(
+            "a PD sample's user has no transactions in the world; filter the samples to its users"
+        )
     obs = samples["obs_date"].cast(pa.int32()).to_numpy().astype(np.int64) * 86400
     lo = world.offsets[pos]
     # the last row before obs in each user's rows (sorted by time): a search in the (user, time) order
@@ -102,7 +111,10 @@ def pd_matrix(
     last = np.searchsorted(key, pos * (1 << 40) + obs) - 1
     has = last >= lo
     at = np.unique(last[has])
-    cols = {"online": columns["online"], "foreign": columns["foreign"].astype(np.float64)}
+    cols = {
+        "online": columns["online"],
+        **{c: columns[c].astype(np.float64) for c in ("foreign", "has_errors")},
+    }
     vals = compute_targets_batch(specs, time=world.time, amount=world.amount, mcc=world.mcc,
                                  offsets=world.offsets, columns=cols, at=at)  # fmt: skip
     X = np.full((samples.num_rows, len(specs) + 3), np.nan, dtype=np.float32)

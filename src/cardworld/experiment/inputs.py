@@ -44,12 +44,16 @@ def arrays(
     rows: np.ndarray,
     bounds: np.ndarray,
     ids: np.ndarray | None = None,
+    *,
+    fraud_label: bool = False,
 ) -> TransactionArrays:
     """A TransactionDataset source of the rows `rows` (sequence k is rows[bounds[k]:bounds[k + 1]], each by
-    time), with ids `ids` (default 0..K-1) and the fraud label as extra column is_fraud."""
+    time), with ids `ids` (default 0..K-1); the fraud label as extra column is_fraud only when asked (fraud
+    fine-tuning), so no other source can hand it to a target spec."""
     k = bounds.size - 1
     extra = {name: np.ascontiguousarray(col[rows]) for name, col in columns.items()}
-    extra["is_fraud"] = world.fraud[rows]
+    if fraud_label:
+        extra["is_fraud"] = world.fraud[rows]
     return TransactionArrays(
         user_ids=np.arange(k, dtype=np.int64) if ids is None else ids.astype(np.int64),
         time=world.time[rows],

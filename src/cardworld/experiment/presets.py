@@ -50,9 +50,10 @@ class Preset:
     pretrain_len: int = 128  # rows per pre-training item (the last before a random cut date)
     pretrain_cuts: int = 16  # cut dates per user
     pretrain_positions: int = 16  # targets at this many random rows of an item
+    suite: str = "all"  # the target suite (suite.SUITES): all, or the short or long horizons only
     pretrain_steps: int = 600
     pretrain_batch: int = 64
-    coles_steps: int = 300
+    coles_steps: int = 250
     coles_batch: int = 32  # users per batch, each cut into coles_splits slices
     coles_splits: int = 4
     # fine-tuning
@@ -66,11 +67,40 @@ class Preset:
     max_steps: int = 150
     lr: float = 2e-3  # every neural method, pre-training and fine-tuning alike
     # evaluation (the same rows for every method and seed; weighted back to all rows)
-    eval_genuine_users: float = 0.15  # share of the users without test fraud whose test rows are scored
+    eval_genuine_users: float = 0.12  # share of the users without test fraud whose test rows are scored
     eval_pd_negatives: int = 4000  # negative PD test samples scored (all positives are)
     threads: int = 2
     workers: int = 1  # DataLoader worker processes of pre-training (targets are computed there)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from cardworld.errors import InputError
+
+        def bad(field: str, rule: str) -> InputError:
+            return InputError(f"preset {self.name!r}: {field} = {getattr(self, field)!r}; it must be {rule}")
+
+        if not self.fractions or not all(0 < f <= 1 for f in self.fractions):
+            raise bad("fractions", "label fractions in (0, 1]")
+        if not self.seeds or not self.methods:
+            raise bad("seeds" if not self.seeds else "methods", "a non-empty list")
+        if self.fraud_len < 2:
+            raise bad("fraud_len", ">= 2 (a window's second half is scored)")
+        if not 0 < self.eval_genuine_users <= 1:
+            raise bad("eval_genuine_users", "a share in (0, 1]")
+        if not 0 < self.pd_positive_share < 1:
+            raise bad("pd_positive_share", "a share in (0, 1)")
+        for f in (
+            "pd_len",
+            "pretrain_len",
+            "pretrain_steps",
+            "coles_steps",
+            "min_steps",
+            "max_steps",
+            "finetune_batch",
+            "pretrain_batch",
+        ):
+            if getattr(self, f) < 1:
+                raise bad(f, ">= 1")
 
     def with_(self, **changes: Any) -> Preset:
         return replace(self, **changes)

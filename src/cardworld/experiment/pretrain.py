@@ -31,6 +31,8 @@ from cardworld.sequences import TransactionDataset
 
 SCALER_BATCHES = 8  # batches whose targets fit the scaler
 LOG_EVERY = 100  # steps between progress lines
+#: The farthest a target of the suite looks ahead: "next quarter" from a quarter's first day, 6 months.
+LEAD_DAYS = 184
 
 
 def training_rows(world: World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -45,11 +47,16 @@ def training_rows(world: World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def cut_samples(
     world: World, users: np.ndarray, bounds: np.ndarray, rows: np.ndarray, cuts: int, seed: int
 ) -> pa.Table:
-    """`cuts` cut dates per user, uniform between the day after its first row and the test start."""
+    """`cuts` cut dates per user, uniform between the day after its first row and LEAD_DAYS before the test
+    start: the targets are computed on the rows before the test only, so a leading window of a later row
+    would be cut short (its sum wrongly 0), noise the model could not explain. Users whose history starts
+    later get none."""
     first_day = world.time[rows[bounds[:-1]]] // 86400 + 1
-    last_day = world.test_from // 86400
+    last_day = world.test_from // 86400 - LEAD_DAYS
+    keep = first_day < last_day
+    users, first_day = users[keep], first_day[keep]
     rng = seeded(seed, CUTS)
-    span = np.maximum(last_day - first_day, 1)
+    span = last_day - first_day
     day = first_day[:, None] + (rng.random((users.size, cuts)) * span[:, None]).astype(np.int64)
     return pa.table(
         {
@@ -67,7 +74,7 @@ def pretraining_dataset(
     src = arrays(world, columns, rows, bounds, ids=users)
     return TransactionDataset(
         src,
-        target_suite(),
+        target_suite(preset.suite),
         max_len=preset.pretrain_len,
         extra_features=EXTRA,
         samples=cut_samples(world, users, bounds, rows, preset.pretrain_cuts, seed),

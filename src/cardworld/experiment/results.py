@@ -44,18 +44,21 @@ TASK_TITLES = {"fraud": "Fraud (per transaction)", "default": "Default (PD per a
 UNITS = {"fraud": ("fraud card", "fraud cards"), "default": ("defaulting account", "defaulting accounts")}
 #: Below this many positive units per labelled subset (on average) a row is marked noisy.
 FEW_POSITIVES = 20
+PRETRAINING = "pretraining"  # the meta key of the pre-trainings' reports (a table of its own)
 NOISY = "†"
 NOISY_NOTE = f"{NOISY} fewer than {FEW_POSITIVES} positive units: noisy."
 
 #: Okabe-Ito colours (colour-blind safe); the shuffled-targets control is dashed beside its real-targets twin.
 COLOURS = {
     "pretrained: targets": "#D55E00",
+    "pretrained: targets (short horizons)": "#CC79A7",
+    "pretrained: targets (long horizons)": "#56B4E9",
     "pretrained: shuffled targets": "#E69F00",
     "CoLES": "#009E73",
     "from scratch": st.NEUTRAL,
     "LightGBM": "#0072B2",
 }
-EXTRA_COLOURS = ("#CC79A7", "#56B4E9", "#F0E442", "#000000")  # methods not in METHODS, in turn
+EXTRA_COLOURS = ("#F0E442", "#000000")  # methods not in METHODS, in turn
 MARKERS = ("o", "s", "^", "v", "D", "P", "X", "h")
 DASHED = frozenset({"pretrained: shuffled targets"})
 PLOT_SIZE = (7.5, 5.6)  # inches: two rows of the report's panels
@@ -120,8 +123,12 @@ def markdown(records: Iterable[Mapping[str, Any]], meta: Mapping[str, Any]) -> s
     best mean of each row in bold), then each method minus BASELINE paired by seed, per metric."""
     runs = checked(records)
     lines = ["### Pre-training experiment", ""]
-    if meta:
-        lines += [settings(meta), ""]
+    pretraining = meta.get(PRETRAINING) if meta else None
+    rest = {k: v for k, v in (meta or {}).items() if k != PRETRAINING}
+    if rest:
+        lines += [settings(rest), ""]
+    if isinstance(pretraining, Mapping) and pretraining:
+        lines += _pretraining_table(pretraining)
     if not runs:
         return "\n".join([*lines, "No runs recorded yet.", ""])
     for metric in METRICS:
@@ -146,6 +153,17 @@ def markdown(records: Iterable[Mapping[str, Any]], meta: Mapping[str, Any]) -> s
             "2/32 = 0.0625, so read it with the wins and the size of the difference."
         )
     return "\n".join([*lines, *(line for note in notes for line in (note, ""))])
+
+
+def _pretraining_table(reports: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """One row per pre-trained method: its steps, loss over its first and last tenth, and time."""
+    lines = ["| pre-training | steps | loss, first tenth → last tenth | time |", "|---|---:|---:|---:|"]
+    for name, r in reports.items():
+        loss = f"{r.get('loss_first', float('nan')):.3f} → {r.get('loss_last', float('nan')):.3f}"
+        steps = "" if r.get("steps") is None else f"{int(r['steps']):,}"
+        time = duration(float(r.get("seconds", 0.0)))
+        lines.append(_table_row([_escape(str(name)), steps, loss, time]))
+    return [*lines, ""]
 
 
 def settings(meta: Mapping[str, Any]) -> str:

@@ -47,6 +47,14 @@ METHOD_NAMES = {
     "lightgbm": "LightGBM",
 }
 PRETRAINED = ("targets", "shuffled", "coles")
+
+
+def method_name(method: str, suite: str = "all") -> str:
+    """The display name; pre-training on part of the target suite says which part."""
+    name = METHOD_NAMES[method]
+    return f"{name} ({suite} horizons)" if suite != "all" and method in ("targets", "shuffled") else name
+
+
 PARTIAL = ".partial"  # the work directory inside OUT while the experiment runs
 Progress = Callable[[str], None]
 
@@ -75,6 +83,7 @@ def pd_split(world: World, preset: Preset) -> tuple[pa.Table, pa.Table, np.ndarr
     from cardworld.labels.pd_samples import pd_samples
 
     s = pd_samples(world.path, horizon_months=preset.horizon_months, split="time", test_from=preset.test_from)
+    s = s.filter(pc.is_in(s["user_id"], pa.array(world.users.astype(np.int32))))  # users with transactions
     is_test = pc.equal(s["split"], "test")
     train, test = s.filter(pc.invert(is_test)), s.filter(is_test)
     y = test["label"].to_numpy().astype(bool)
@@ -104,7 +113,7 @@ def pretrain_all(world: World, columns: dict, preset: Preset, device: str, work:
         pretraining_dataset(world, columns, preset, seed=0) if {"targets", "shuffled"} & set(wanted) else None
     )
     for m in wanted:
-        say(f"pre-training: {METHOD_NAMES[m]}")
+        say(f"pre-training: {method_name(m, preset.suite)}")
         enc = _encoder(world, preset, 0, device)
         if m == "coles":
             reports[m] = _pretrain_coles(enc, world, columns, preset, device, work)
@@ -113,7 +122,7 @@ def pretrain_all(world: World, columns: dict, preset: Preset, device: str, work:
                 enc, ds, preset, device=device, seed=0, shuffle=m == "shuffled", say=say
             )
         states[m] = copy.deepcopy(enc.state_dict())
-        say(f"pre-training: {METHOD_NAMES[m]} done in {reports[m]['seconds']:.0f} s")
+        say(f"pre-training: {method_name(m, preset.suite)} done in {reports[m]['seconds']:.0f} s")
     return {"states": states, "reports": reports}
 
 
@@ -194,10 +203,10 @@ def _fine_tune_grid(task: str, p: Preset, candidates: np.ndarray, key: int):
 
 
 def _record(
-    task: str, method: str, fraction: float, seed: int, users: np.ndarray, positives: int, r: dict
+    task: str, method: str, suite: str, fraction: float, seed: int, users: np.ndarray, positives: int, r: dict
 ) -> dict:
     return {
-        "task": task, "method": METHOD_NAMES[method], "fraction": fraction, "seed": seed,
+        "task": task, "method": method_name(method, suite), "fraction": fraction, "seed": seed,
         "roc_auc": r.get("roc_auc"), "pr_auc": r.get("pr_auc"), "positives": positives,
         "labelled": int(users.size), "seconds": round(float(r["seconds"]), 2),
     }  # fmt: skip
@@ -224,14 +233,16 @@ def _fraud_runs(data: TaskData, p: Preset, states: dict, device: str, say: Progr
         positives = int(np.unique(world.card[mine]).size)
         train = fraud_train_windows(world, users, p.fraud_len, p.fraud_negatives, seed)
         for m in p.methods:
-            if m == "lightgbm":
+            if positives == 0:  # nothing to learn from: no score, rather than a ranking by chance
+                r = {"roc_auc": None, "pr_auc": None, "seconds": 0.0}
+            elif m == "lightgbm":
                 r = gbm.lightgbm_fraud(X, names, world, users, evalw, seed=seed, threads=p.threads)
             else:
                 enc = _encoder(world, p, seed, device)
                 if m in states:
                     enc.load_state_dict(states[m])
                 r = finetune_fraud(enc, data, train, evalw, p, device=device, seed=seed)
-            out.append(_record("fraud", m, fraction, seed, users, positives, r))
+            out.append(_record("fraud", m, p.suite, fraction, seed, users, positives, r))
             _say_record(say, out[-1])
     return out
 
@@ -253,7 +264,9 @@ def _pd_runs(data: TaskData, p: Preset, states: dict, device: str, say: Progress
         y = train["label"].to_numpy().astype(bool)
         positives = int(np.unique(train["account_id"].to_numpy()[y]).size)
         for m in p.methods:
-            if m == "lightgbm":
+            if positives == 0:
+                r = {"roc_auc": None, "pr_auc": None, "seconds": 0.0}
+            elif m == "lightgbm":
                 r = gbm.lightgbm_pd(
                     X_all[keep], y, X_test, y_test, weight, names, seed=seed, threads=p.threads
                 )
@@ -262,7 +275,7 @@ def _pd_runs(data: TaskData, p: Preset, states: dict, device: str, say: Progress
                 if m in states:
                     enc.load_state_dict(states[m])
                 r = finetune_pd(enc, data, train, test, weight, p, device=device, seed=seed)
-            out.append(_record("default", m, fraction, seed, users, positives, r))
+            out.append(_record("default", m, p.suite, fraction, seed, users, positives, r))
             _say_record(say, out[-1])
     return out
 
@@ -274,6 +287,7 @@ def _meta(world: World, p: Preset, device: str, reports: dict, seconds: float) -
         "period": f"{days[0]} to {days[1]}", "test_from": p.test_from, "pd_horizon_months": p.horizon_months,
         "fractions": list(p.fractions), "seeds": list(p.seeds), "device": device,
         "model": f"GRU, hidden {p.hidden}, MCC embedding {p.embed}",
-        "pretraining": {METHOD_NAMES[m]: {k: round(v, 4) for k, v in r.items()} for m, r in reports.items()},
+        "methods": [method_name(m, p.suite) for m in p.methods], "target_suite": p.suite,
+        "pretraining": {method_name(m, p.suite): {k: round(v, 4) for k, v in r.items()} for m, r in reports.items()},
         "seconds": round(seconds, 1),
     }  # fmt: skip

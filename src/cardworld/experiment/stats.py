@@ -30,7 +30,15 @@ from cardworld.errors import InputError
 #: Tasks in display order.
 TASKS = ("fraud", "default")
 #: Methods in display order; names not listed here follow, in the order they first appear.
-METHODS = ("pretrained: targets", "pretrained: shuffled targets", "CoLES", "from scratch", "LightGBM")
+METHODS = (
+    "pretrained: targets",
+    "pretrained: targets (short horizons)",
+    "pretrained: targets (long horizons)",
+    "pretrained: shuffled targets",
+    "CoLES",
+    "from scratch",
+    "LightGBM",
+)
 METRICS = ("roc_auc", "pr_auc")
 FIELDS = ("task", "method", "fraction", "seed", *METRICS, "positives", "labelled", "seconds")
 #: The most seeds the exact test enumerates (2^20 sign patterns, about a second).

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cardworld.errors import InputError
 from cardworld.experiment.inputs import ONLINE
 from cardworld.targets import TargetSpec
 
@@ -21,7 +22,25 @@ TRAVEL = [3000, 3001, 3005, 3006, 3007, 3008, 3009, 4111, 4112, 4131, 4411, 4511
 CASH = [4829, 6010, 6011, 6051]
 
 
-def target_suite() -> list[TargetSpec]:
+#: Sub-suites for the follow-up ablations (presets.Preset.suite): the short horizons (a day or a week, what
+#: a fraud burst changes) and the long ones (30 days and more, what distress changes).
+SHORT = ("n_next_24h", "spend_next_7d", "online_next_24h", "online_last_7d")
+SUITES = ("all", "short", "long")
+
+
+def target_suite(which: str = "all") -> list[TargetSpec]:
+    """The pre-training targets: all of them, or the short or long horizons only."""
+    if which not in SUITES:
+        raise InputError(f"unknown target suite {which!r}; pass one of {', '.join(SUITES)}")
+    specs = _all()
+    if which == "short":
+        return [s for s in specs if s.name in SHORT]
+    if which == "long":
+        return [s for s in specs if s.name not in SHORT]
+    return specs
+
+
+def _all() -> list[TargetSpec]:
     def spec(name: str, agg: str, window: str, mode: str, **kw) -> TargetSpec:
         return TargetSpec(name=name, agg=agg, window=window, mode=mode, **kw)
 
@@ -51,7 +70,8 @@ class Scaler:
     def __init__(self, values: np.ndarray) -> None:
         v = self.squash(np.asarray(values, dtype=np.float64))
         self.mean = v.mean(axis=0)
-        self.sd = np.maximum(v.std(axis=0), 1e-3)  # a constant target (absent category) stays finite
+        # a floor: a target constant in the fitting batches (a rare category) must not blow up later
+        self.sd = np.maximum(v.std(axis=0), 0.1)
 
     @staticmethod
     def squash(x: np.ndarray) -> np.ndarray:
