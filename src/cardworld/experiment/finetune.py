@@ -14,7 +14,7 @@ the samples table); the state after the last row gives the sample's logit. Budge
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -39,6 +39,14 @@ class TaskData:
 
     world: World
     columns: dict[str, np.ndarray]
+    # the test set's dataset, built once for all the runs that score it: (what it was built from, dataset)
+    _scored: dict[str, tuple[Any, TransactionDataset]] = field(default_factory=dict, repr=False)
+
+    def scored_dataset(self, what: str, source: Any, build) -> TransactionDataset:
+        hit = self._scored.get(what)
+        if hit is None or hit[0] is not source:
+            self._scored[what] = hit = (source, build())
+        return hit[1]
 
 
 def steps_for(n_items: int, preset: Preset) -> int:
@@ -128,7 +136,7 @@ def _score_windows(encoder: Encoder, head: Head, data: TaskData, w: Windows, dev
 
     encoder.eval()
     head.eval()
-    ds = window_dataset(data, w)
+    ds = data.scored_dataset("fraud", w, lambda: window_dataset(data, w))
     start = torch.from_numpy(_score_start(w))
     out = []
     for b in DataLoader(ds, batch_size=EVAL_BATCH, shuffle=False, collate_fn=ds.collate_fn):
@@ -168,7 +176,8 @@ def finetune_pd(
         return F.binary_cross_entropy_with_logits(logit, b.labels[:, 0].to(device))
 
     fit = _fit(encoder, head, loader, steps, preset.lr, loss_of)
-    score = _score_samples(encoder, head, sample_dataset(data, test, preset), device)
+    test_ds = data.scored_dataset("default", test, lambda: sample_dataset(data, test, preset))
+    score = _score_samples(encoder, head, test_ds, device)
     label = test["label"].to_numpy().astype(bool)
     return {**fit, **metrics(score, label, test_weight), "seconds": time.perf_counter() - t0}
 

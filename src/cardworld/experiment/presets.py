@@ -64,7 +64,7 @@ class Preset:
     finetune_batch: int = 64
     epochs: float = 3.0
     min_steps: int = 40
-    max_steps: int = 150
+    max_steps: int = 120
     lr: float = 2e-3  # every neural method, pre-training and fine-tuning alike
     # evaluation (the same rows for every method and seed; weighted back to all rows)
     eval_genuine_users: float = 0.12  # share of the users without test fraud whose test rows are scored
@@ -134,7 +134,7 @@ FULL = Preset(
     epochs=8.0,
     min_steps=100,
     max_steps=3000,
-    eval_genuine_users=0.5,
+    eval_genuine_users=0.2,
     eval_pd_negatives=40_000,
     threads=8,
     workers=6,
