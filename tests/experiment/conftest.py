@@ -7,6 +7,17 @@ import pytest
 from cardworld.experiment.presets import TINY
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """The experiment's tests train models: one torch thread each (the machine has 2 cores)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def tiny_world(tmp_path_factory):
     from cardworld.config import load_config

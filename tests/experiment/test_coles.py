@@ -20,14 +20,6 @@ CODES = np.arange(5000, 5000 + N_USERS, dtype=np.int64)
 DAY = 86400
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _user(rng: np.random.Generator, u: int, n: int) -> dict[str, np.ndarray]:
     """A user with its own habits: mostly MCC CODES[u], amounts around e^(1 + u/2) dollars, hours near 2u."""
     t = np.sort(rng.integers(0, 90 * DAY, n)).astype(np.int64)

@@ -11,6 +11,7 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import pytest
+from experiment_helpers import record
 from PIL import Image
 
 from cardworld.errors import InputError
@@ -37,17 +38,7 @@ LGBM_ROC = [0.95, 0.85, 0.90, 0.80, None]  # mean 0.875 over 4, sd 0.0645
 
 
 def rec(method, seed, roc, pr, task="fraud", fraction=0.01, positives=12):
-    return {
-        "task": task,
-        "method": method,
-        "fraction": fraction,
-        "seed": seed,
-        "roc_auc": roc,
-        "pr_auc": pr,
-        "positives": positives,
-        "labelled": 40,
-        "seconds": 1.5,
-    }
+    return record(method, seed, roc, pr, task, fraction, positives, labelled=40, seconds=1.5)
 
 
 def records():

@@ -20,14 +20,6 @@ from cardworld.experiment.run import METHOD_NAMES, run_experiment
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_the_tiny_experiment_runs_every_method_and_writes_the_table(tiny_world, tmp_path):
     out = tmp_path / "results"
     lines: list[str] = []

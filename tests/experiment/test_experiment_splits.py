@@ -123,7 +123,9 @@ def test_a_preset_with_a_bad_setting_names_it():
 
     from cardworld.errors import InputError
 
-    with pytest.raises(InputError, match=r"preset 'tiny': fractions = \(0.0, 1.0\); it must be label fractions"):
+    with pytest.raises(
+        InputError, match=r"preset 'tiny': fractions = \(0.0, 1.0\); it must be label fractions"
+    ):
         TINY.with_(fractions=(0.0, 1.0))
     with pytest.raises(InputError, match="fraud_len = 1; it must be >= 2"):
         TINY.with_(fraud_len=1)

@@ -8,6 +8,7 @@ import math
 import random
 
 import pytest
+from experiment_helpers import record
 
 from cardworld.errors import InputError
 from cardworld.experiment.stats import (
@@ -19,20 +20,7 @@ from cardworld.experiment.stats import (
     unit_positives,
 )
 
-
-def rec(method="from scratch", seed=0, roc=0.8, pr=0.2, task="fraud", fraction=0.1, positives=30, **extra):
-    return {
-        "task": task,
-        "method": method,
-        "fraction": fraction,
-        "seed": seed,
-        "roc_auc": roc,
-        "pr_auc": pr,
-        "positives": positives,
-        "labelled": 100,
-        "seconds": 2.0,
-        **extra,
-    }
+rec = record
 
 
 def brute_force_p(diffs):
