@@ -16,3 +16,15 @@
 
 torch, lightgbm and pytorch-lifestream come with the `experiment` extra.
 """
+
+
+def __getattr__(name: str):
+    """`cardworld.experiment.run_experiment`, imported on use (it needs torch)."""
+    if name == "run_experiment":
+        from cardworld.experiment.run import run_experiment
+
+        return run_experiment
+    raise AttributeError(f"module 'cardworld.experiment' has no attribute {name!r}")
+
+
+__all__ = ["run_experiment"]
