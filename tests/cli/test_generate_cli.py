@@ -38,20 +38,8 @@ def old_dataset(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def warm_kernels(tmp_path_factory) -> None:
-    """The same run, whole, on 2 consumers first: from a fresh clone the numba caches are cold, and a
-    kernel compiling in the parent when Ctrl-C comes holds the interrupt until it is done (tens of seconds
-    on a loaded 2-core machine). These tests time the interrupt, not the first compile."""
-    d = tmp_path_factory.mktemp("warm")
-    (d / "world.yaml").write_text("shard_size: 1\n")
-    world = [*WORLD[:1], "2", *WORLD[2:]]  # --consumers 2
-    r = run_cli("generate", *world, "--config", str(d / "world.yaml"), "--out", str(d / "world"), "-q")
-    assert r.returncode == 0, r.stderr
-
-
 @pytest.fixture
-def occupied(old_dataset, tmp_path, warm_kernels) -> Path:
+def occupied(old_dataset, tmp_path, warm_world_kernels) -> Path:
     """DIR holding the old dataset and a file of the user's."""
     out = tmp_path / "world"
     shutil.copytree(old_dataset, out)

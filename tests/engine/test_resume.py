@@ -339,7 +339,9 @@ def _pool_workers() -> list[int]:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the pool's workers in /proc")
-def test_a_worker_that_dies_is_named_and_the_finished_shards_are_kept_for_resume(tmp_path):
+def test_a_worker_that_dies_is_named_and_the_finished_shards_are_kept_for_resume(
+    tmp_path, warm_world_kernels
+):
     many = {**CFG, "shard_size": 1}  # 6 shards: some are still to run when the first one is done
     out = tmp_path / "w"
     killed: list[int] = []
