@@ -25,7 +25,7 @@ from cardworld.experiment.data import World
 from cardworld.experiment.inputs import EXTRA, arrays
 from cardworld.experiment.model import Encoder, Head, payload_to
 from cardworld.experiment.presets import Preset
-from cardworld.experiment.splits import CUTS, seeded
+from cardworld.experiment.splits import CUTS, first_test_rows, seeded
 from cardworld.experiment.suite import Scaler, target_suite
 from cardworld.sequences import TransactionDataset
 
@@ -38,7 +38,7 @@ LEAD_DAYS = 184
 def training_rows(world: World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(rows, bounds, user ids) of every user's rows before the test period (users with none left out)."""
     before = world.before_test
-    n = np.bincount(world.user_of_rows()[before], minlength=world.users.size)
+    n = first_test_rows(world) - world.offsets[:-1]  # rows before the test, per user
     has = n > 0
     rows = np.flatnonzero(before)
     return rows, np.concatenate([[0], np.cumsum(n[has])]).astype(np.int64), world.users[has]

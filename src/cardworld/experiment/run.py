@@ -196,7 +196,7 @@ def _publish(work: Path, out: Path) -> None:
             os.replace(f, out / f.name)
 
 
-def _fine_tune_grid(task: str, p: Preset, candidates: np.ndarray, key: int):
+def _fine_tune_grid(p: Preset, candidates: np.ndarray, key: int):
     for fraction in p.fractions:
         for seed in p.seeds:
             yield fraction, seed, labelled(candidates, fraction, seed, key)
@@ -228,7 +228,7 @@ def _fraud_runs(data: TaskData, p: Preset, states: dict, device: str, say: Progr
         say("fraud: LightGBM features")
         X, names = gbm.fraud_matrix(world)
     out = []
-    for fraction, seed, users in _fine_tune_grid("fraud", p, candidates, FRAUD_USERS):
+    for fraction, seed, users in _fine_tune_grid(p, candidates, FRAUD_USERS):
         mine = np.isin(world.user, users) & world.before_test & world.fraud
         positives = int(np.unique(world.card[mine]).size)
         train = fraud_train_windows(world, users, p.fraud_len, p.fraud_negatives, seed)
@@ -258,7 +258,7 @@ def _pd_runs(data: TaskData, p: Preset, states: dict, device: str, say: Progress
         X_all, names = gbm.pd_matrix(world, data.columns, train_all)
         X_test, _ = gbm.pd_matrix(world, data.columns, test)
     out = []
-    for fraction, seed, users in _fine_tune_grid("default", p, candidates, PD_USERS):
+    for fraction, seed, users in _fine_tune_grid(p, candidates, PD_USERS):
         keep = np.isin(uid, users)
         train = train_all.filter(pa.array(keep))
         y = train["label"].to_numpy().astype(bool)
