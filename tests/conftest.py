@@ -9,9 +9,9 @@ import pytest
 def warm_world_kernels(tmp_path_factory) -> None:
     """Compile and cache the world's numba kernels, in this process and in a pool's worker processes, for
     tests that time the engine (Ctrl-C, a worker killed after the first shard). From a fresh clone the
-    caches are cold: a kernel compiling in the parent holds Ctrl-C, or lets every other shard finish
-    before the first one is recorded, for tens of seconds on a loaded 2-core machine. Those tests are about
-    the engine, not about the first compile."""
+    caches are cold, and each worker's first shard compiles for tens of seconds on a loaded 2-core
+    machine, which shifts when shards finish against each other. Those tests are about the engine, not
+    about the first compile."""
     from cardworld.config import load_config
     from cardworld.engine.run import generate
 

@@ -79,7 +79,7 @@ def wait_until(proc: subprocess.Popen, ready, what: str, timeout: float = 120) -
         if proc.poll() is not None:
             pytest.fail(f"generate ended (rc {proc.returncode}) before {what}: {proc.stderr.read()}")
         if time.monotonic() - t0 > timeout:
-            proc.kill()
+            kill(proc)
             pytest.fail(f"no {what} after {timeout} s")
         time.sleep(0.02)
 
@@ -94,9 +94,16 @@ def interrupt(proc: subprocess.Popen, group: bool) -> tuple[str, float]:
     try:
         _, err = proc.communicate(timeout=30)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+        kill(proc)
         pytest.fail("generate did not exit within 30 s of Ctrl-C")
     return err, time.monotonic() - t0
+
+
+def kill(proc: subprocess.Popen) -> None:
+    """End the run and its workers, and reap it: a Popen left running fails a later test with a
+    ResourceWarning, far from here."""
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()
 
 
 def assert_one_interrupt_line(proc: subprocess.Popen, err: str, seconds: float) -> str:

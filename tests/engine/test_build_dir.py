@@ -131,3 +131,32 @@ def test_ctrl_c_during_the_commit_is_held_off(occupied, monkeypatch, new_world):
     got = files_of(occupied)
     del got["notes.txt"], got["transactions/README"]
     assert got == files_of(new_world)
+
+
+@pytest.mark.parametrize("where", ["after the manifest write", "inside the merge"])
+def test_ctrl_c_while_a_finished_shard_is_recorded_is_held_off_until_it_is_in(tmp_path, monkeypatch, where):
+    """Shard 0 is recorded (manifest on disk and in memory) and merged whole, or not at all: a Ctrl-C in
+    between used to leave the build folder listing a shard the run then called unfinished (and removed),
+    or interrupt the merge's first pyarrow read half-way through an import, its helper thread stuck."""
+    merged: list[int] = []
+    real_write, real_merge = run_mod.write_manifest, run_mod.Merger.shard_done
+
+    def write_then_ctrl_c(build, manifest):
+        real_write(build, manifest)
+        if where == "after the manifest write" and manifest["shards"]:
+            os.kill(os.getpid(), signal.SIGINT)  # delivered before `manifest` in memory is updated
+
+    def merge_with_ctrl_c(self, k):
+        if where == "inside the merge":
+            os.kill(os.getpid(), signal.SIGINT)
+        real_merge(self, k)
+        merged.append(k)  # reached only if the merge ran to its end
+
+    monkeypatch.setattr(run_mod, "write_manifest", write_then_ctrl_c)
+    monkeypatch.setattr(run_mod.Merger, "shard_done", merge_with_ctrl_c)
+    out = tmp_path / "w"
+    with pytest.raises(RunInterrupted, match=r"1 of 2 shards had finished") as e:
+        generate(load_config(**NEW), out)
+    assert (e.value.finished, merged) == (1, [0])
+    manifest = json.loads((out / ".build" / "manifest.json").read_text())
+    assert [s["index"] for s in manifest["shards"]] == [0]

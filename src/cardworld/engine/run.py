@@ -9,9 +9,10 @@ order shards finish in, so the output is byte-identical either way.
 Everything is built in DIR/.build (shard files, staging parts, merged tables, and a manifest with status
 "partial" listing the shards finished so far) and moved into DIR only when complete (commit_build), so a
 failed or interrupted run leaves the dataset in DIR as it was. Ctrl-C reaches the parent only (workers
-ignore SIGINT); the parent stops the pool at once and raises RunInterrupted, keeping the finished shards
-in DIR/.build, where `generate(..., resume=True)` continues (engine.resume). A full disk, a worker that
-died or a failed Dask run keep them too; any other error removes DIR/.build.
+ignore SIGINT); the parent stops the pool at once (after the finished shard it is recording and merging,
+if any) and raises RunInterrupted, keeping the finished shards in DIR/.build, where
+`generate(..., resume=True)` continues (engine.resume). A full disk, a worker that died or a failed Dask
+run keep them too; any other error removes DIR/.build.
 """
 
 from __future__ import annotations
@@ -221,8 +222,12 @@ def _build(cfg, build: Path, manifest, todo: list[int], runner: _Runner, on_shar
             on_shard(len(manifest["shards"]), total)
 
         def done(res: ShardResult) -> None:
-            record(res)
-            merger.shard_done(res.index)
+            # Whole or not at all: a Ctrl-C between the manifest's write and `manifest` in memory would
+            # drop a shard the build folder lists, and one inside the merge's first read (pyarrow imports
+            # a module there, on both threads) can leave the import lock held and the helper thread stuck.
+            with _sigint_deferred():
+                record(res)
+                merger.shard_done(res.index)
             if on_shard:
                 on_shard(len(manifest["shards"]), total)
 
@@ -343,7 +348,8 @@ def _sigint_ignored() -> Iterator[None]:
 
 @contextmanager
 def _sigint_deferred() -> Iterator[None]:
-    """Hold Ctrl-C off until the block ends, then raise KeyboardInterrupt; for starting worker processes.
+    """Hold Ctrl-C off until the block ends, then raise KeyboardInterrupt: for starting worker processes,
+    and for recording and merging a finished shard.
 
     SIGINT is also blocked in the signal mask, which a spawned process inherits across exec: a worker
     cannot be hit by a terminal's Ctrl-C (sent to the whole group) while it imports, before its
