@@ -8,7 +8,7 @@ import math
 import random
 
 import pytest
-from experiment_helpers import record
+from experiment_helpers import record as rec
 
 from cardworld.errors import InputError
 from cardworld.experiment.stats import (
@@ -19,8 +19,6 @@ from cardworld.experiment.stats import (
     summary,
     unit_positives,
 )
-
-rec = record
 
 
 def brute_force_p(diffs):
