@@ -1,8 +1,11 @@
-"""Helpers shared by the engine tests: a shard that fails on purpose, a port nobody listens on."""
+"""Helpers shared by the engine tests: a shard that fails on purpose, a detector that holds the later
+shards in a pool, a port nobody listens on."""
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import socket
+import time
 
 import cardworld.engine.run as run_mod
 
@@ -17,6 +20,18 @@ def stop_at_shard(monkeypatch, stop: int, exc: BaseException) -> None:
         return real(cfg, k, out_dir, detector)
 
     monkeypatch.setattr(run_mod, "run_shard", fake)
+
+
+_held: set[int] = set()
+
+
+def hold_later_shards_in_a_pool(card) -> None:
+    """A detector that flags nothing. In a pool worker it holds each consumer but user 0 for 5 s (once):
+    with shard_size 1, shard 0 is in while the later shards are still running, however fast they are.
+    Run in this process (workers=1, as a resume is here) it holds nothing."""
+    if card.user_id != 0 and mp.parent_process() is not None and card.user_id not in _held:
+        _held.add(card.user_id)
+        time.sleep(5)
 
 
 def closed_port() -> int:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from engine_helpers import stop_at_shard
+from engine_helpers import hold_later_shards_in_a_pool, stop_at_shard
 
 import cardworld
 import cardworld.engine.run as run_mod
@@ -352,8 +352,9 @@ def test_a_worker_that_dies_is_named_and_the_finished_shards_are_kept_for_resume
             for pid in killed:
                 os.kill(pid, signal.SIGKILL)
 
+    slow = hold_later_shards_in_a_pool  # the kill must land while shards still run
     with pytest.raises(InputError) as e:
-        generate(load_config(**many), out, workers=2, on_shard=kill_the_workers)
+        generate(load_config(**many), out, workers=2, on_shard=kill_the_workers, detector=slow)
     assert killed
     msg = str(e.value)
     assert msg.startswith("a worker process died (killed, or out of memory?)"), msg
@@ -365,8 +366,8 @@ def test_a_worker_that_dies_is_named_and_the_finished_shards_are_kept_for_resume
     if " while running shard" in msg:  # the shards named were not finished
         named = msg.split(" while running shard")[1].split(";")[0].lstrip("s ").split(", ")
         assert {int(k) for k in named}.isdisjoint(kept)
-    generate(load_config(**many), out, resume=True)
-    generate(load_config(**many), tmp_path / "fresh")
+    generate(load_config(**many), out, resume=True, detector=slow)
+    generate(load_config(**many), tmp_path / "fresh", detector=slow)
     assert files_of(out) == files_of(tmp_path / "fresh")
 
 
